@@ -1,0 +1,9 @@
+# Versions of the servers the test environment builds or downloads, in one place.
+# Sourced by the scripts in this folder.
+KUBE_VERSION=v1.36.3   # must match tools/k8s/go.mod
+ETCD_VERSION=v3.6.16   # must match tools/etcd/go.mod
+HELM_VERSION=v3.22.0
+KAFKA_VERSION=4.3.1
+# Built binaries and downloaded jars live outside the repository so that a fresh clone
+# (as in CI) reuses them; delete this folder to force a rebuild.
+MP_TOOLS_CACHE=${MP_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/market-pipeline}

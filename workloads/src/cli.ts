@@ -1,0 +1,46 @@
+// `market-pipeline <command>`: one entry point for every workload in the image.
+// Each command module exports `run(args)`; it is imported lazily so that a command only
+// loads the client libraries it needs.
+
+export interface Command {
+  summary: string;
+  usage: string;
+  load: () => Promise<{ run: (args: string[]) => Promise<number | void> }>;
+}
+
+export const commands: Record<string, Command> = {};
+
+export const EXIT_USAGE = 2;
+
+export function usage(): string {
+  const names = Object.keys(commands);
+  const width = Math.max(10, ...names.map((n) => n.length));
+  const lines = names.map((n) => `  ${n.padEnd(width)}  ${commands[n]!.summary}`);
+  return [
+    'Usage: market-pipeline <command> [options]',
+    '',
+    'Commands:',
+    ...(lines.length ? lines : ['  (none yet)']),
+    `  ${'help'.padEnd(width)}  Show this help`,
+    '',
+    'Configuration is read from environment variables; see README.md.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    console.log(usage());
+    process.exitCode = name === undefined ? EXIT_USAGE : 0;
+    return;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`market-pipeline: unknown command '${name}'\n\n${usage()}`);
+    process.exitCode = EXIT_USAGE;
+    return;
+  }
+  const module = await command.load();
+  const code = await module.run(rest);
+  if (typeof code === 'number') process.exitCode = code;
+}
