@@ -8,7 +8,9 @@ export async function runFromBin(relativeToDist) {
   const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
   const target = path.join(root, 'dist', relativeToDist);
   if (!existsSync(target)) {
-    console.error(`market-pipeline: ${path.relative(process.cwd(), target)} is missing; run \`npm run build\` first.`);
+    console.error(
+      `market-pipeline: ${path.relative(process.cwd(), target)} is missing; run \`npm run build\` first.`,
+    );
     process.exit(1);
   }
   const entry = await import(pathToFileURL(target).href);

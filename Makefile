@@ -1,0 +1,37 @@
+# Entry points for developers and CI. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+TEST_ENV := scripts/test-env
+
+.PHONY: help deps build lint typecheck test-env test-env-down test test-unit test-integration
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.package-lock.json ## Install npm dependencies (npm ci) when the lock file changed
+
+build: deps ## Compile TypeScript into dist/
+	npm run build
+
+lint: deps ## ESLint, Prettier and the type checker
+	npm run lint
+	npm run typecheck
+
+test-env: deps ## Install (if missing) and start every test server; settings in .test-env/env
+	$(TEST_ENV)/up.sh
+
+test-env-down: ## Stop every test server
+	$(TEST_ENV)/down.sh
+
+test-unit: deps ## Unit tests only (no servers)
+	npm run test:unit
+
+test-integration: test-env ## Integration tests against the real servers
+	npm run test:integration
+
+test: test-env build lint ## Everything CI runs: servers, build, lint, all tests
+	scripts/run-tests.sh

@@ -1,0 +1,79 @@
+import { describe, expect, it } from '@jest/globals';
+import { barMessageId, barSchema, tickMessageId, tickSchema, type Bar, type Tick } from './messages.js';
+
+const tick: Tick = {
+  symbol: 'EUR/USD',
+  bid: 1.0848,
+  ask: 1.085,
+  mid: 1.0849,
+  spread: 2,
+  timestamp_ms: 1706198400123,
+  exchange: 48,
+  source: 'polygon_websocket',
+  event_type: 'quote',
+  ingested_at: '2024-01-25T16:00:00.200Z',
+};
+
+const bar: Bar = {
+  symbol: 'EUR/USD',
+  timeframe: '5m',
+  timestamp_ms: 1706176800000,
+  open: 1.085,
+  high: 1.0855,
+  low: 1.0848,
+  close: 1.0852,
+  volume: 1234,
+  vwap: 1.0851,
+  range_pips: 7,
+  body_pips: 2,
+  start_time: '2024-01-25T10:00:00.000Z',
+  end_time: '2024-01-25T10:05:00.000Z',
+  source: 'live_aggregated',
+  event_type: 'ohlcv',
+  ingested_at: '2024-01-25T10:05:01.000Z',
+};
+
+describe('message schemas', () => {
+  it('accepts a well-formed tick and bar', () => {
+    expect(tickSchema.parse(tick)).toEqual(tick);
+    expect(barSchema.parse(bar)).toEqual(bar);
+    expect(barSchema.parse({ ...bar, start_time: '2024-01-25T10:00:00+00:00' }).timestamp_ms).toBe(
+      bar.timestamp_ms,
+    );
+  });
+
+  it('refuses malformed ticks with the field named', () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ ...tick, symbol: 'EURUSD' }, 'symbol'],
+      [{ ...tick, bid: 'x' }, 'bid'],
+      [{ ...tick, ask: -1 }, 'ask'],
+      [{ ...tick, source: 'live_aggregated' }, 'source'],
+      [{ ...tick, timestamp_ms: 1.5 }, 'timestamp_ms'],
+      [{ ...tick, extra: 1 }, ''],
+    ];
+    for (const [candidate, field] of cases) {
+      const result = tickSchema.safeParse(candidate);
+      expect(result.success).toBe(false);
+      expect(result.error!.issues[0]!.path.join('.')).toBe(field);
+    }
+  });
+
+  it('refuses bars with an unknown timeframe, inconsistent prices or start', () => {
+    expect(barSchema.safeParse({ ...bar, timeframe: '1m' }).success).toBe(false);
+    expect(barSchema.safeParse({ ...bar, high: 1.08 }).success).toBe(false);
+    expect(barSchema.safeParse({ ...bar, start_time: '2024-01-25T10:05:00Z' }).success).toBe(false);
+    expect(barSchema.safeParse({ ...bar, source: 'polygon_websocket' }).success).toBe(false);
+  });
+
+  it('gives the same quote the same id and different quotes different ids', () => {
+    expect(tickMessageId(tick)).toBe(tickMessageId({ ...tick, ingested_at: 'later' } as Tick));
+    expect(tickMessageId(tick)).not.toBe(tickMessageId({ ...tick, bid: 1.0847 }));
+    expect(tickMessageId(tick)).not.toBe(tickMessageId({ ...tick, timestamp_ms: tick.timestamp_ms + 1 }));
+  });
+
+  it('gives a corrected bar a new id but a re-published one the same', () => {
+    expect(barMessageId(bar)).toBe(barMessageId({ ...bar, ingested_at: '2024-01-25T10:10:00.000Z' } as Bar));
+    expect(barMessageId(bar)).not.toBe(barMessageId({ ...bar, volume: 1235, close: 1.0853 }));
+    expect(barMessageId(bar)).not.toBe(barMessageId({ ...bar, source: 'polygon_historical' }));
+  });
+});

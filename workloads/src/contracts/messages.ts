@@ -1,0 +1,87 @@
+// The two messages of the pipeline, validated with zod on both sides of every hop
+// (NATS, Kafka), and their deterministic ids.
+import { z } from 'zod';
+import { symbolSchema, subjectToken } from './symbols.js';
+import { timeframeSchema } from './timeframes.js';
+
+const finite = z.number().finite();
+const epochMs = z.number().int().nonnegative();
+const isoUtc = z.iso.datetime({ offset: true });
+
+export const TICK_SOURCE = 'polygon_websocket';
+export const BAR_SOURCES = ['live_aggregated', 'polygon_historical'] as const;
+export type BarSource = (typeof BAR_SOURCES)[number];
+
+export const tickSchema = z
+  .object({
+    symbol: symbolSchema,
+    bid: finite.positive(),
+    ask: finite.positive(),
+    mid: finite.positive(),
+    /** ask - bid in pips of the symbol. */
+    spread: finite,
+    timestamp_ms: epochMs,
+    exchange: z.number().int(),
+    source: z.literal(TICK_SOURCE),
+    event_type: z.literal('quote'),
+    /** When the collector received the quote (ISO-8601 UTC). */
+    ingested_at: isoUtc,
+  })
+  .strict();
+export type Tick = z.infer<typeof tickSchema>;
+
+export const barSchema = z
+  .object({
+    symbol: symbolSchema,
+    timeframe: timeframeSchema,
+    /** Bar start. */
+    timestamp_ms: epochMs,
+    open: finite.positive(),
+    high: finite.positive(),
+    low: finite.positive(),
+    close: finite.positive(),
+    /** Live bars: number of ticks; historical bars: Polygon's `v` (quote updates). */
+    volume: z.number().nonnegative(),
+    vwap: finite.positive(),
+    range_pips: finite.nonnegative(),
+    body_pips: finite.nonnegative(),
+    start_time: isoUtc,
+    end_time: isoUtc,
+    source: z.enum(BAR_SOURCES),
+    event_type: z.literal('ohlcv'),
+    /** When the producer built this version of the bar (ISO-8601 UTC). */
+    ingested_at: isoUtc,
+  })
+  .strict()
+  .refine((b) => b.low <= Math.min(b.open, b.close) && b.high >= Math.max(b.open, b.close), {
+    message: 'OHLC out of order: low must be <= open, close <= high',
+    path: ['high'],
+  })
+  .refine((b) => Date.parse(b.start_time) === b.timestamp_ms, {
+    message: 'start_time must equal timestamp_ms',
+    path: ['start_time'],
+  });
+export type Bar = z.infer<typeof barSchema>;
+
+/**
+ * Id of a tick: the quote's identity. A replayed or re-published quote gets the same id
+ * (JetStream drops it within the duplicate window, the database's unique key after that);
+ * two different quotes in the same millisecond get different ids.
+ */
+export function tickMessageId(t: Pick<Tick, 'symbol' | 'timestamp_ms' | 'bid' | 'ask' | 'exchange'>): string {
+  return `t:${subjectToken(t.symbol)}:${t.timestamp_ms}:${t.bid}:${t.ask}:${t.exchange}`;
+}
+
+/**
+ * Id of one version of a bar: the bar's key plus its content. Re-publishing identical
+ * content is recognised as the same message; a corrected bar (late ticks) is a new one,
+ * and the database keeps the newest version of each key.
+ */
+export function barMessageId(
+  b: Pick<
+    Bar,
+    'symbol' | 'timeframe' | 'timestamp_ms' | 'source' | 'open' | 'high' | 'low' | 'close' | 'volume'
+  >,
+): string {
+  return `b:${subjectToken(b.symbol)}:${b.timeframe}:${b.timestamp_ms}:${b.source}:${b.open}:${b.high}:${b.low}:${b.close}:${b.volume}`;
+}

@@ -1,0 +1,48 @@
+// Creates or updates the three JetStream streams. Every service that publishes or consumes
+// calls this at start, so the order in which services start does not matter.
+import { RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import { STREAMS } from '../contracts/subjects.js';
+
+export interface StreamSettings {
+  /** How long messages are kept (ms); the bridge must catch up within it. */
+  maxAgeMs: number;
+  /** Window (ms) within which a re-published message id is dropped by the server. */
+  duplicateWindowMs: number;
+}
+
+export const DEFAULT_STREAM_SETTINGS: StreamSettings = {
+  maxAgeMs: 7 * 24 * 3600_000,
+  duplicateWindowMs: 2 * 60_000,
+};
+
+const NS_PER_MS = 1_000_000;
+
+type NamedStreamConfig = Partial<StreamConfig> & { name: string };
+
+export function streamConfigs(settings: StreamSettings): NamedStreamConfig[] {
+  return Object.values(STREAMS).map((s) => ({
+    name: s.name,
+    subjects: [...s.subjects],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    max_age: settings.maxAgeMs * NS_PER_MS,
+    duplicate_window: Math.min(settings.duplicateWindowMs, settings.maxAgeMs) * NS_PER_MS,
+  }));
+}
+
+export async function ensureStreams(jsm: JetStreamManager, settings: StreamSettings): Promise<void> {
+  for (const config of streamConfigs(settings)) {
+    const existing = await jsm.streams.info(config.name).catch(() => undefined);
+    if (!existing) {
+      await jsm.streams.add(config).catch(async (error: Error) => {
+        // Another service created it between our info and add: fine if it exists now.
+        if (!(await jsm.streams.info(config.name).catch(() => undefined))) throw error;
+      });
+    } else if (
+      existing.config.max_age !== config.max_age ||
+      existing.config.duplicate_window !== config.duplicate_window
+    ) {
+      await jsm.streams.update(config.name, { ...existing.config, ...config });
+    }
+  }
+}
