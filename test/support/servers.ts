@@ -19,7 +19,7 @@ export async function reach<T>(server: TestServer, where: string, attempt: () =>
   try {
     return await attempt();
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = (error instanceof Error ? error.message : String(error)).replace(/\.+$/, '');
     throw new Error(`${server} test server at ${where} is not reachable: ${reason}. Run \`make test-env\`.`, {
       cause: error,
     });
