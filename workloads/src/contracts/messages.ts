@@ -85,3 +85,16 @@ export function barMessageId(
 ): string {
   return `b:${subjectToken(b.symbol)}:${b.timeframe}:${b.timestamp_ms}:${b.source}:${b.open}:${b.high}:${b.low}:${b.close}:${b.volume}`;
 }
+
+/**
+ * Which version of a bar wins when the same key (tenant, symbol, timeframe, start) is
+ * written more than once; ClickHouse keeps the row with the highest value
+ * (ReplacingMergeTree version column). Rule: a live_aggregated bar beats a
+ * polygon_historical one (historical data only fills gaps); within one source the most
+ * recently built version wins, so a re-aggregation that picked up late ticks replaces
+ * the earlier bar, and a stale redelivery never does.
+ */
+export function barVersion(b: Pick<Bar, 'source' | 'ingested_at'>): bigint {
+  const rank = b.source === 'live_aggregated' ? 2n : 1n;
+  return rank * 10n ** 15n + BigInt(Date.parse(b.ingested_at));
+}
