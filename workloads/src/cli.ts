@@ -8,7 +8,13 @@ export interface Command {
   load: () => Promise<{ run: (args: string[]) => Promise<number | void> }>;
 }
 
-export const commands: Record<string, Command> = {};
+export const commands: Record<string, Command> = {
+  dashboard: {
+    summary: 'Live view of ticks stored per symbol and the latest bars (add --once to print once)',
+    usage: 'market-pipeline dashboard [--once]',
+    load: () => import('./commands/dashboard.js'),
+  },
+};
 
 export const EXIT_USAGE = 2;
 
