@@ -8,7 +8,13 @@ export interface Command {
   load: () => Promise<{ run: (args: string[]) => Promise<number | void> }>;
 }
 
-export const commands: Record<string, Command> = {};
+export const commands: Record<string, Command> = {
+  aggregate: {
+    summary: 'Build OHLCV bars from the ticks in TimescaleDB and publish them (one run, then exit)',
+    usage: 'aggregate --timeframe <5m|15m|30m|1h|4h|1d|1w> [--from <ISO> [--to <ISO>]] [--now <ISO>]',
+    load: () => import('./commands/aggregate.js'),
+  },
+};
 
 export const EXIT_USAGE = 2;
 
