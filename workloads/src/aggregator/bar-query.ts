@@ -11,7 +11,9 @@
 // 3. open and close: two index probes per bar on the unique key (tenant_id, symbol, time,
 //    bid, ask, exchange) fetch the mid of the first and last tick. Ties (several ticks in
 //    the same millisecond) are ordered by time, then bid, ask, exchange: the unique key, so
-//    the order is total and "first"/"last" are the same on every run.
+//    the order is total and "first"/"last" are the same on every run. (The arrival order
+//    is not stored, so no order could be more "true"; exchange only completes the order,
+//    as ticks equal in bid and ask have the same mid.)
 import type pg from 'pg';
 import { TIMEFRAME_MS, type Timeframe } from '../contracts/timeframes.js';
 import type { ScanChunk } from './window.js';

@@ -14,7 +14,7 @@ const CLOCK_SLACK_MS = 5 * 60_000;
 
 /**
  * Reads the message ids of the bars of `timeframes` that the stream received since
- * `sinceMs` (headers only, through a short-lived ephemeral consumer).
+ * `sinceMs` (headers only, through short-lived ephemeral consumers).
  */
 export async function publishedBarIds(
   js: JetStreamClient,
@@ -23,9 +23,24 @@ export async function publishedBarIds(
   sinceMs: number,
 ): Promise<Set<string>> {
   const ids = new Set<string>();
+  // One consumer per timeframe: a single wildcard filter works on every nats-server
+  // version (several filter subjects per consumer need 2.10).
+  for (const timeframe of timeframes) {
+    await collectIds(js, jsm, `bars.*.${timeframe}`, sinceMs, ids);
+  }
+  return ids;
+}
+
+async function collectIds(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  filterSubject: string,
+  sinceMs: number,
+  ids: Set<string>,
+): Promise<void> {
   const stream = STREAMS.bars.name;
   const info = await jsm.consumers.add(stream, {
-    filter_subjects: timeframes.map((tf) => `bars.*.${tf}`),
+    filter_subject: filterSubject,
     deliver_policy: DeliverPolicy.StartTime,
     opt_start_time: new Date(Math.max(0, sinceMs - CLOCK_SLACK_MS)).toISOString(),
     ack_policy: AckPolicy.None,
@@ -35,7 +50,7 @@ export async function publishedBarIds(
     inactive_threshold: 60_000 * NS_PER_MS,
   });
   try {
-    if (info.num_pending === 0) return ids;
+    if (info.num_pending === 0) return;
     const consumer = await js.consumers.get(stream, info.name);
     const messages = await consumer.consume({ max_messages: 1000 });
     for await (const m of messages) {
@@ -44,7 +59,6 @@ export async function publishedBarIds(
       if (m.info.pending === 0) break;
     }
     await messages.close();
-    return ids;
   } finally {
     await jsm.consumers.delete(stream, info.name).catch(() => undefined);
   }

@@ -39,7 +39,16 @@ export function planWindows(args: AggregateArgs, lookbackBars: number, nowMs: nu
   );
 }
 
-export async function run(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export interface RunOptions {
+  /** Logger to use instead of the JSON logger on stdout (tests read the summary from it). */
+  log?: Logger;
+}
+
+export async function run(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  options: RunOptions = {},
+): Promise<number> {
   let parsed: AggregateArgs;
   let config: AggregateConfig;
   try {
@@ -61,7 +70,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv = process.env):
     throw error;
   }
 
-  const log = createLogger(SERVICE, config.LOG_LEVEL);
+  const log = options.log ?? createLogger(SERVICE, config.LOG_LEVEL);
   const nowMs = parsed.nowMs ?? Date.now();
   const windows = planWindows(parsed, config.AGGREGATE_LOOKBACK_BARS, nowMs);
   const windowFields = describeWindows(windows);
