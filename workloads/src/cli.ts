@@ -8,7 +8,18 @@ export interface Command {
   load: () => Promise<{ run: (args: string[]) => Promise<number | void> }>;
 }
 
-export const commands: Record<string, Command> = {};
+export const commands: Record<string, Command> = {
+  migrate: {
+    summary: 'Apply schemas/ to TimescaleDB and ClickHouse, reconcile retention, verify',
+    usage: 'market-pipeline migrate',
+    load: () => import('./commands/migrate.js'),
+  },
+  bridge: {
+    summary: 'Write ticks (NATS) to TimescaleDB and bars to ClickHouse, exactly once',
+    usage: 'market-pipeline bridge',
+    load: () => import('./commands/bridge.js'),
+  },
+};
 
 export const EXIT_USAGE = 2;
 

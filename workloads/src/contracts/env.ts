@@ -60,10 +60,44 @@ const pipSizesVar = z
   })
   .default({});
 
-export const marketEnv = z.object({
+export const tenantEnv = z.object({
+  TENANT_ID: env.string().default('system'),
+});
+
+export const marketEnv = tenantEnv.extend({
   SYMBOLS: env.list(symbolSchema),
   PIP_SIZES: pipSizesVar,
-  TENANT_ID: env.string().default('system'),
+});
+
+/**
+ * Retention and compression of the stored data. `migrate` reconciles the databases to
+ * these; on plain PostgreSQL (no TimescaleDB) the bridge deletes expired ticks itself.
+ */
+export const retentionEnv = z.object({
+  TIMESCALEDB_RETENTION_DAYS: env.positiveInt().default(90),
+  TIMESCALEDB_COMPRESS_AFTER_DAYS: env.positiveInt().default(7),
+  CLICKHOUSE_RETENTION_DAYS: env.positiveInt().default(3650),
+});
+
+/** The `migrate` command (a Job that may start before the databases are up). */
+export const migrateEnv = z.object({
+  /** How long to wait for each database to accept connections (seconds). */
+  MIGRATE_WAIT_SECONDS: env.positiveInt().default(300),
+  /** Folder with timescaledb/ and clickhouse/; found next to the package when unset. */
+  SCHEMAS_DIR: env.string().optional(),
+});
+
+/**
+ * Batching of the bridge (seed names; timeouts in seconds, decimals allowed, read as ms).
+ * "Live" covers ticks and live_aggregated bars; "historical" the polygon_historical bars.
+ */
+export const bridgeEnv = z.object({
+  LIVE_BATCH_SIZE: env.positiveInt().default(1000),
+  LIVE_BATCH_TIMEOUT: env.secondsAsMs().default(5_000),
+  HISTORICAL_BATCH_SIZE: env.positiveInt().default(1000),
+  HISTORICAL_BATCH_TIMEOUT: env.secondsAsMs().default(10_000),
+  /** How often the bridge deletes expired ticks on plain PostgreSQL (seconds). */
+  BRIDGE_RETENTION_INTERVAL: env.secondsAsMs().default(3600_000),
 });
 
 export const opsEnv = z.object({
