@@ -96,6 +96,12 @@ export const bridgeEnv = z.object({
   LIVE_BATCH_TIMEOUT: env.secondsAsMs().default(5_000),
   HISTORICAL_BATCH_SIZE: env.positiveInt().default(1000),
   HISTORICAL_BATCH_TIMEOUT: env.secondsAsMs().default(10_000),
+  /**
+   * JetStream ack_wait of the bridge consumers (seconds): at least twice the longest batch
+   * timeout; held messages get working() every third of it, so only a dead replica's
+   * messages wait this long to be redelivered.
+   */
+  BRIDGE_ACK_WAIT: env.secondsAsMs().default(60_000),
   /** How often the bridge deletes expired ticks on plain PostgreSQL (seconds). */
   BRIDGE_RETENTION_INTERVAL: env.secondsAsMs().default(3600_000),
 });

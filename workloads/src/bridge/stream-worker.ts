@@ -1,0 +1,232 @@
+// One consumer's loop: pull messages, route each (bad ones to the DLQ at once), collect
+// the good ones in batches by lane, and write a batch when it is full or old enough. A
+// batch's messages are acked only after its write committed.
+//
+// Backpressure: the loop does not pull while a batch is being written, so during a
+// database outage it holds at most one set of batches (bounded memory) and retries the
+// write with capped backoff, calling working() on every held message so the server does
+// not redeliver them to another replica meanwhile. When the database returns, the held
+// batch commits and pulling resumes: nothing is dropped, and the unique key (ticks) or the
+// version (bars) makes any redelivery that does happen harmless.
+import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import { Backoff, sleep } from '../runtime/backoff.js';
+import type { Logger } from '../runtime/logger.js';
+import { publishDeadLetter } from '../nats/dead-letter.js';
+import type { Batch } from './batch.js';
+import type { DatabaseHealth } from './health.js';
+import type { BridgeMetrics } from './metrics.js';
+import { routeMessage, type DeadLetterReason, type Lane, type Routed, type StreamKind } from './route.js';
+import type { BatchWriter } from './writers.js';
+
+export interface Held<R> {
+  msg: JsMsg;
+  row: R;
+}
+
+type RoutedOk = Extract<Routed, { ok: true }>;
+
+export interface StreamWorkerOptions<R> {
+  kind: StreamKind;
+  consumerName: string;
+  /** Re-fetches the consumer handle (after an error it may have been recreated). */
+  getConsumer: () => Promise<Consumer>;
+  js: JetStreamClient;
+  lanes: Partial<Record<Lane, Batch<Held<R>>>>;
+  toRow: (routed: RoutedOk) => R;
+  writer: BatchWriter<R>;
+  health: DatabaseHealth;
+  metrics: BridgeMetrics;
+  log: Logger;
+  /** How often held messages get working() (a third of ack_wait). */
+  keepAliveMs: number;
+  /** Longest a pull waits for messages, so a stop request is noticed quickly. */
+  maxPullWaitMs?: number;
+  /** After stop(), how long a write to an unavailable database is still retried before giving up. */
+  stopGraceMs?: number;
+}
+
+export class StreamWorker<R> {
+  private stopping = false;
+  private readonly giveUp = new AbortController();
+  /** The batch being written right now (taken out of its lane, not yet acked). */
+  private writing: Held<R>[] = [];
+  private readonly writeBackoff = new Backoff({ initialMs: 250, maxMs: 10_000, jitter: 0.5 });
+  private readonly pullBackoff = new Backoff({ initialMs: 250, maxMs: 5_000, jitter: 0.5 });
+  private consumer: Consumer | undefined;
+  private readonly messageKind: 'tick' | 'bar';
+
+  constructor(private readonly o: StreamWorkerOptions<R>) {
+    this.messageKind = o.kind === 'ticks' ? 'tick' : 'bar';
+  }
+
+  /** Runs until stop(); then writes and acks whatever it holds, and resolves. */
+  async run(): Promise<void> {
+    const keepAlive = setInterval(() => this.keepAlive(), this.o.keepAliveMs);
+    try {
+      while (!this.stopping) {
+        await this.writeDueBatches(false);
+        if (!this.stopping) await this.pullOnce();
+      }
+      await this.writeDueBatches(true);
+    } catch (error) {
+      if (!(error instanceof GaveUp)) throw error;
+      // Stopped while the database was down: hand everything back for prompt redelivery.
+      const held = this.held();
+      for (const h of held) h.msg.nak();
+      this.o.log.warn(
+        { consumer: this.o.consumerName, messages: held.length },
+        'stopped with unwritten batches; nak-ed them',
+      );
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  /** Stops pulling; run() then flushes what it holds and returns. */
+  stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    setTimeout(() => this.giveUp.abort(), this.o.stopGraceMs ?? 10_000).unref();
+  }
+
+  private lanes(): [Lane, Batch<Held<R>>][] {
+    return Object.entries(this.o.lanes) as [Lane, Batch<Held<R>>][];
+  }
+
+  private held(): Held<R>[] {
+    return [...this.writing, ...this.lanes().flatMap(([, b]) => b.peek())];
+  }
+
+  private async pullOnce(): Promise<void> {
+    const now = Date.now();
+    const room = Math.min(...this.lanes().map(([, b]) => b.room));
+    const dues = this.lanes()
+      .map(([, b]) => b.dueAt() ?? now + b.maxWaitMs)
+      .map((t) => t - now);
+    // The server holds a pull open until it is full or expires (at least 1 s): end it by
+    // the time the next batch is due.
+    const expires = Math.max(1_000, Math.min(this.o.maxPullWaitMs ?? 5_000, ...dues));
+    try {
+      this.consumer ??= await this.o.getConsumer();
+      const messages = await this.consumer.fetch({ max_messages: room, expires });
+      for await (const msg of messages) await this.receive(msg);
+      this.pullBackoff.reset();
+    } catch (error) {
+      this.o.metrics.pullErrors.inc({ consumer: this.o.consumerName });
+      this.consumer = undefined;
+      const delay = this.pullBackoff.next();
+      this.o.log.warn(
+        { consumer: this.o.consumerName, err: (error as Error).message, retryInMs: delay },
+        'pull failed',
+      );
+      await sleep(delay);
+    }
+  }
+
+  private async receive(msg: JsMsg): Promise<void> {
+    this.o.metrics.received.inc({ kind: this.messageKind });
+    const routed = routeMessage(this.o.kind, msg.subject, msg.data);
+    if (!routed.ok) return this.deadLetter(msg, routed.reason, routed.detail);
+    const lane = this.o.lanes[routed.lane];
+    if (!lane) return this.deadLetter(msg, 'wrong_source', `no ${routed.lane} lane on ${this.o.kind}`);
+    lane.add({ msg, row: this.o.toRow(routed) });
+  }
+
+  private async deadLetter(msg: JsMsg, reason: DeadLetterReason, detail: string): Promise<void> {
+    try {
+      await publishDeadLetter(this.o.js, {
+        subject: msg.subject,
+        data: msg.data,
+        reason: `${reason}: ${detail}`,
+        // The stream sequence identifies a message without an id across redeliveries.
+        messageId: msg.headers?.get('Nats-Msg-Id') || `${msg.info.stream}:${msg.seq}`,
+        service: 'bridge',
+      });
+    } catch (error) {
+      // Not acked: the server redelivers it after ack_wait and it is routed again.
+      this.o.metrics.deadLetterFailures.inc();
+      this.o.log.error(
+        { subject: msg.subject, reason, err: (error as Error).message },
+        'dead letter not published',
+      );
+      return;
+    }
+    // No reason text: "+TERM <reason>" is not understood before nats-server 2.10.4 (the
+    // message would stay pending); the reason travels with the dead letter instead.
+    msg.term();
+    this.o.metrics.deadLetters.inc({ kind: this.messageKind, reason });
+    this.o.log.warn({ subject: msg.subject, seq: msg.seq, reason, detail }, 'message sent to the DLQ');
+  }
+
+  private async writeDueBatches(all: boolean): Promise<void> {
+    for (const [lane, batch] of this.lanes()) {
+      if (all ? batch.size > 0 : batch.isDue()) await this.writeBatch(lane, batch);
+    }
+  }
+
+  private async writeBatch(lane: Lane, batch: Batch<Held<R>>): Promise<void> {
+    this.writing = batch.take();
+    this.o.metrics.batchSize.observe({ lane: batch.name }, this.writing.length);
+    const rejected = await this.writeIsolating(this.writing);
+    const kind = this.messageKind;
+    let written = 0;
+    for (const h of this.writing) {
+      if (rejected.has(h)) continue;
+      h.msg.ack();
+      written++;
+    }
+    this.o.metrics.written.inc({ kind }, written);
+    this.o.metrics.acked.inc({ kind }, written);
+    this.writing = [];
+    for (const [h, error] of rejected) {
+      await this.deadLetter(h.msg, 'rejected_by_database', (error as Error).message);
+    }
+    this.o.log.debug({ lane, rows: written, rejected: rejected.size }, 'batch written');
+  }
+
+  /**
+   * Writes the batch, retrying while the database is unavailable. A batch the database
+   * refuses for its data is split in halves until the refused rows are isolated; those are
+   * returned (for the DLQ) and every other row is written.
+   */
+  private async writeIsolating(items: Held<R>[]): Promise<Map<Held<R>, unknown>> {
+    const { writer, metrics, health } = this.o;
+    for (;;) {
+      const stopTimer = metrics.writeSeconds.startTimer({ database: writer.database });
+      try {
+        const stored = await writer.write(items.map((h) => h.row));
+        stopTimer();
+        if (stored !== undefined && this.o.kind === 'ticks') metrics.duplicates.inc(items.length - stored);
+        health.up();
+        this.writeBackoff.reset();
+        return new Map();
+      } catch (error) {
+        if (writer.isDataError(error)) {
+          metrics.writeFailures.inc({ database: writer.database, cause: 'data' });
+          if (items.length === 1) return new Map([[items[0]!, error]]);
+          const half = Math.ceil(items.length / 2);
+          const left = await this.writeIsolating(items.slice(0, half));
+          const right = await this.writeIsolating(items.slice(half));
+          return new Map([...left, ...right]);
+        }
+        metrics.writeFailures.inc({ database: writer.database, cause: 'unavailable' });
+        health.down(error);
+        if (this.giveUp.signal.aborted) throw new GaveUp();
+        const delay = this.writeBackoff.next();
+        this.o.log.warn(
+          { database: writer.database, rows: items.length, err: (error as Error).message, retryInMs: delay },
+          'write failed; holding the batch (not acked) and retrying',
+        );
+        await sleep(delay, this.giveUp.signal);
+        metrics.writeRetries.inc({ database: writer.database });
+      }
+    }
+  }
+
+  /** Tells the server we are still working on every held message (no redelivery meanwhile). */
+  private keepAlive(): void {
+    for (const h of this.held()) h.msg.working();
+  }
+}
+
+class GaveUp extends Error {}
