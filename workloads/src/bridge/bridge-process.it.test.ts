@@ -3,7 +3,14 @@
 // SIGTERM writes and acks the batches it holds before exiting 0.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { STREAMS } from '../contracts/subjects.js';
-import { bridgeEnv, chRows, migrateInto, natsClient, tickCount, type NatsClient } from '../../../test/support/bridge-harness.js';
+import {
+  bridgeEnv,
+  chRows,
+  migrateInto,
+  natsClient,
+  tickCount,
+  type NatsClient,
+} from '../../../test/support/bridge-harness.js';
 import { ensureBuilt, startCli, type CliProcess } from '../../../test/support/built-cli.js';
 import { createTestDatabases, type TestDatabases } from '../../../test/support/databases.js';
 import { barOutgoing, makeBar, makeTick, tickOutgoing } from '../../../test/support/market-messages.js';
@@ -69,7 +76,13 @@ describe('bridge process', () => {
     const publisher = (async () => {
       while (publishing) {
         const chunk = Array.from({ length: 250 }, (_, i) =>
-          makeTick({ symbol: 'EUR/CHF', bid: 0.94, ask: 0.9402, mid: 0.9401, timestamp_ms: t0 + published + i }),
+          makeTick({
+            symbol: 'EUR/CHF',
+            bid: 0.94,
+            ask: 0.9402,
+            mid: 0.9401,
+            timestamp_ms: t0 + published + i,
+          }),
         );
         await client.publish(chunk.map(tickOutgoing));
         published += chunk.length;
@@ -81,7 +94,11 @@ describe('bridge process', () => {
     let second: CliProcess | undefined;
     try {
       await waitReady(port);
-      await waitFor('the first batches', () => tickCount(dbs), (n) => n >= 1000);
+      await waitFor(
+        'the first batches',
+        () => tickCount(dbs),
+        (n) => n >= 1000,
+      );
       first.child.kill('SIGKILL');
       expect(await first.exited).toBeNull(); // killed by the signal, no exit code
       const atKill = await consumerState('ticks');
@@ -95,11 +112,20 @@ describe('bridge process', () => {
       publishing = false;
       await publisher;
 
-      await waitFor('every published tick', () => tickCount(dbs), (n) => n >= published, 60_000);
+      await waitFor(
+        'every published tick',
+        () => tickCount(dbs),
+        (n) => n >= published,
+        60_000,
+      );
       expect(await tickCount(dbs)).toBe(published);
       const distinct = await dbs.pg.query('SELECT count(DISTINCT timestamp_ms)::int AS n FROM market_ticks');
       expect(distinct.rows[0].n).toBe(published);
-      await waitFor('all acked', () => consumerState('ticks'), (s) => s.pending === 0 && s.ackPending === 0);
+      await waitFor(
+        'all acked',
+        () => consumerState('ticks'),
+        (s) => s.pending === 0 && s.ackPending === 0,
+      );
     } finally {
       publishing = false;
       await publisher;
@@ -127,19 +153,36 @@ describe('bridge process', () => {
       const before = await tickCount(dbs);
       await client.publish(
         Array.from({ length: 500 }, (_, i) =>
-          tickOutgoing(makeTick({ symbol: 'EUR/GBP', bid: 0.85, ask: 0.8502, mid: 0.8501, timestamp_ms: t0 + i })),
+          tickOutgoing(
+            makeTick({ symbol: 'EUR/GBP', bid: 0.85, ask: 0.8502, mid: 0.8501, timestamp_ms: t0 + i }),
+          ),
         ),
       );
       const barStart = Math.floor(t0 / TIMEFRAME_MS['1h']) * TIMEFRAME_MS['1h'] - 30 * TIMEFRAME_MS['1h'];
       await client.publish(
         Array.from({ length: 20 }, (_, i) =>
-          barOutgoing(makeBar({ symbol: 'EUR/GBP', timeframe: '1h', open: 0.85, high: 0.851, low: 0.849, close: 0.8505, vwap: 0.85, timestamp_ms: barStart + i * TIMEFRAME_MS['1h'] })),
+          barOutgoing(
+            makeBar({
+              symbol: 'EUR/GBP',
+              timeframe: '1h',
+              open: 0.85,
+              high: 0.851,
+              low: 0.849,
+              close: 0.8505,
+              vwap: 0.85,
+              timestamp_ms: barStart + i * TIMEFRAME_MS['1h'],
+            }),
+          ),
         ),
       );
-      await waitFor('all received', async () => [
-        await scrape(port, /^market_pipeline_bridge_messages_received_total\{kind="tick"/),
-        await scrape(port, /^market_pipeline_bridge_messages_received_total\{kind="bar"/),
-      ], ([t, b]) => t === 500 && b === 20);
+      await waitFor(
+        'all received',
+        async () => [
+          await scrape(port, /^market_pipeline_bridge_messages_received_total\{kind="tick"/),
+          await scrape(port, /^market_pipeline_bridge_messages_received_total\{kind="bar"/),
+        ],
+        ([t, b]) => t === 500 && b === 20,
+      );
       expect(await tickCount(dbs)).toBe(before); // held in a batch, not written yet
       expect((await consumerState('ticks')).ackPending).toBe(500);
 
@@ -150,7 +193,10 @@ describe('bridge process', () => {
     }
     expect(bridge.lines.join('\n')).toContain('bridge stopped: in-flight batches written and acked');
     expect(await tickCount(dbs, "symbol = 'EUR/GBP'")).toBe(500);
-    const bars = await chRows<{ n: number }>(dbs, "SELECT toUInt32(count()) AS n FROM aggregates FINAL WHERE symbol = 'EUR/GBP'");
+    const bars = await chRows<{ n: number }>(
+      dbs,
+      "SELECT toUInt32(count()) AS n FROM aggregates FINAL WHERE symbol = 'EUR/GBP'",
+    );
     expect(bars).toEqual([{ n: 20 }]);
     expect(await consumerState('ticks')).toEqual({ pending: 0, ackPending: 0 });
     expect(await consumerState('bars')).toEqual({ pending: 0, ackPending: 0 });

@@ -163,6 +163,9 @@ describe('bridge', () => {
         raw('ticks.USDJPY', encode(makeTick({ symbol: 'GBP/USD' })), 'bad-subject'),
         raw('ticks.USDJPY', encode(goodBar), 'bar-on-ticks'),
         tickOutgoing(goodTicks[1]!),
+        // Valid by the message schema, refused by the database (exchange is an int4 column):
+        // the batch is split until this one is isolated; its neighbours are written.
+        tickOutgoing(makeTick({ ...goodTicks[1]!, timestamp_ms: tAt + 10, exchange: 2 ** 40 })),
         raw('bars.USDJPY.5m', encode({ ...goodBar, timeframe: '15m' }), 'bad-timeframe-subject'),
         raw('bars.USDJPY.2m', encode({ ...goodBar, timeframe: '2m' }), 'unknown-timeframe'),
         barOutgoing(goodBar),
@@ -179,12 +182,13 @@ describe('bridge', () => {
         () => chRows(dbs, "SELECT 1 FROM aggregates FINAL WHERE symbol = 'USD/JPY'"),
         (r) => r.length === 1,
       );
-      const letters = await readDeadLetters(client, 6);
+      const letters = await readDeadLetters(client, 7);
       expect(letters.map((l) => [l.subject, l.reason.split(':')[0]]).sort()).toEqual(
         [
           ['dlq.bars.USDJPY.2m', 'unknown_timeframe'],
           ['dlq.bars.USDJPY.5m', 'subject_mismatch'],
           ['dlq.ticks.USDJPY', 'invalid_json'],
+          ['dlq.ticks.USDJPY', 'rejected_by_database'],
           ['dlq.ticks.USDJPY', 'schema_violation'],
           ['dlq.ticks.USDJPY', 'subject_mismatch'],
           ['dlq.ticks.USDJPY', 'wrong_source'],
@@ -198,7 +202,15 @@ describe('bridge', () => {
       expect(
         await b.metric('market_pipeline_bridge_dead_letters_total', { reason: 'subject_mismatch' }),
       ).toBe(2);
-      expect(await b.metric('market_pipeline_bridge_dead_letters_total', { kind: 'tick' })).toBe(4);
+      expect(await b.metric('market_pipeline_bridge_dead_letters_total', { kind: 'tick' })).toBe(5);
+      const refused = letters.find((l) => l.reason.startsWith('rejected_by_database'));
+      expect(refused?.reason).toMatch(/out of range for type integer/);
+      expect(
+        await b.metric('market_pipeline_bridge_write_failures_total', {
+          database: 'postgres',
+          cause: 'data',
+        }),
+      ).toBeGreaterThan(0);
       // Dead-lettered messages are terminated: nothing is left for redelivery.
       await waitFor(
         'nothing pending',

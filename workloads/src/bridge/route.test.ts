@@ -51,6 +51,11 @@ describe('routing and validating bridge messages', () => {
         /^timeframe: /,
       ],
       [['bars', 'bars.EURUSD.5m', encode(makeBar({ low: 2 }))], 'schema_violation', /OHLC out of order/],
+      [
+        ['ticks', 'ticks.EURUSD', encode(makeTick({ timestamp_ms: 9e15 }))],
+        'schema_violation',
+        /after the year 2200/,
+      ],
     ];
     for (const [args, reason, detail] of cases) {
       const routed = routeMessage(...args);

@@ -33,6 +33,12 @@ export type Routed =
 
 const decoder = new TextDecoder();
 
+/**
+ * Latest time a row may carry: ClickHouse's DateTime64 ends in 2299 and silently clamps
+ * beyond it, and JavaScript dates end in 275760; anything this far out is a bad message.
+ */
+export const MAX_TIMESTAMP_MS = Date.UTC(2200, 0, 1);
+
 export function routeMessage(stream: StreamKind, subject: string, data: Uint8Array): Routed {
   let payload: unknown;
   try {
@@ -53,6 +59,7 @@ export function routeMessage(stream: StreamKind, subject: string, data: Uint8Arr
 function routeTick(subject: string, payload: unknown): Routed {
   const parsed = tickSchema.safeParse(payload);
   if (!parsed.success) return invalid(parsed.error);
+  if (parsed.data.timestamp_ms >= MAX_TIMESTAMP_MS) return outOfRange(parsed.data.timestamp_ms);
   const expected = tickSubject(parsed.data.symbol);
   if (subject !== expected) {
     return {
@@ -68,6 +75,7 @@ function routeBar(subject: string, payload: unknown): Routed {
   const parsed = barSchema.safeParse(payload);
   if (!parsed.success) return invalid(parsed.error);
   const bar = parsed.data;
+  if (bar.timestamp_ms >= MAX_TIMESTAMP_MS) return outOfRange(bar.timestamp_ms);
   const expected = barSubject(bar.symbol, bar.timeframe);
   if (subject !== expected) {
     return {
@@ -77,6 +85,14 @@ function routeBar(subject: string, payload: unknown): Routed {
     };
   }
   return { ok: true, kind: 'bar', lane: bar.source === 'polygon_historical' ? 'historical' : 'live', bar };
+}
+
+function outOfRange(timestampMs: number): Routed {
+  return {
+    ok: false,
+    reason: 'schema_violation',
+    detail: `timestamp_ms: ${timestampMs} is after the year 2200`,
+  };
 }
 
 function invalid(error: z.ZodError): Routed {

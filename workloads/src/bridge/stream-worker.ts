@@ -39,7 +39,7 @@ export interface StreamWorkerOptions<R> {
   log: Logger;
   /** How often held messages get working() (a third of ack_wait). */
   keepAliveMs: number;
-  /** Longest a pull waits for messages, so a stop request is noticed quickly. */
+  /** Longest a pull waits for messages (a stop waits for it), default 2 s. */
   maxPullWaitMs?: number;
   /** After stop(), how long a write to an unavailable database is still retried before giving up. */
   stopGraceMs?: number;
@@ -54,6 +54,10 @@ export class StreamWorker<R> {
   private readonly pullBackoff = new Backoff({ initialMs: 250, maxMs: 5_000, jitter: 0.5 });
   private consumer: Consumer | undefined;
   private readonly messageKind: 'tick' | 'bar';
+  /** Settles when the write in progress ends; undefined while none is. */
+  private writingDone: Promise<void> | undefined;
+  private writeFailure: unknown;
+  private dueTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: StreamWorkerOptions<R>) {
     this.messageKind = o.kind === 'ticks' ? 'tick' : 'bar';
@@ -64,10 +68,15 @@ export class StreamWorker<R> {
     const keepAlive = setInterval(() => this.keepAlive(), this.o.keepAliveMs);
     try {
       while (!this.stopping) {
-        await this.writeDueBatches(false);
+        // Backpressure: no new pull while a write is in progress (or stuck in an outage).
+        if (this.writingDone) await this.writingDone;
+        this.throwIfWriteFailed();
         if (!this.stopping) await this.pullOnce();
       }
-      await this.writeDueBatches(true);
+      if (this.writingDone) await this.writingDone;
+      this.throwIfWriteFailed();
+      clearTimeout(this.dueTimer);
+      await this.writeBatches(true);
     } catch (error) {
       if (!(error instanceof GaveUp)) throw error;
       // Stopped while the database was down: hand everything back for prompt redelivery.
@@ -79,6 +88,7 @@ export class StreamWorker<R> {
       );
     } finally {
       clearInterval(keepAlive);
+      clearTimeout(this.dueTimer);
     }
   }
 
@@ -97,18 +107,19 @@ export class StreamWorker<R> {
     return [...this.writing, ...this.lanes().flatMap(([, b]) => b.peek())];
   }
 
+  /**
+   * One pull of up to the room left in the batches. Writing is not tied to the pull: a
+   * batch is written as soon as it is full or due (writeDueSoon), while the pull goes on
+   * (the server ends a pull only when it is full or expires, at least 1 s later).
+   */
   private async pullOnce(): Promise<void> {
-    const now = Date.now();
     const room = Math.min(...this.lanes().map(([, b]) => b.room));
-    const dues = this.lanes()
-      .map(([, b]) => b.dueAt() ?? now + b.maxWaitMs)
-      .map((t) => t - now);
-    // The server holds a pull open until it is full or expires (at least 1 s): end it by
-    // the time the next batch is due.
-    const expires = Math.max(1_000, Math.min(this.o.maxPullWaitMs ?? 5_000, ...dues));
     try {
       this.consumer ??= await this.o.getConsumer();
-      const messages = await this.consumer.fetch({ max_messages: room, expires });
+      const messages = await this.consumer.fetch({
+        max_messages: room,
+        expires: this.o.maxPullWaitMs ?? 2_000,
+      });
       for await (const msg of messages) await this.receive(msg);
       this.pullBackoff.reset();
     } catch (error) {
@@ -123,13 +134,44 @@ export class StreamWorker<R> {
     }
   }
 
+  /** Starts writing the due batches unless a write is in progress; else arms the timer for the next due one. */
+  private writeDueSoon(): void {
+    if (this.writingDone) return; // re-checked when that write ends
+    clearTimeout(this.dueTimer);
+    if (this.lanes().some(([, b]) => b.isDue())) {
+      this.writingDone = this.writeBatches(false)
+        .catch((error: unknown) => void (this.writeFailure = error))
+        .finally(() => {
+          this.writingDone = undefined;
+          if (!this.writeFailure) this.writeDueSoon();
+        });
+      return;
+    }
+    const dues = this.lanes().flatMap(([, b]) => b.dueAt() ?? []);
+    if (dues.length > 0)
+      this.dueTimer = setTimeout(() => this.writeDueSoon(), Math.max(0, Math.min(...dues) - Date.now()));
+  }
+
+  private throwIfWriteFailed(): void {
+    if (this.writeFailure) throw this.writeFailure;
+  }
+
   private async receive(msg: JsMsg): Promise<void> {
     this.o.metrics.received.inc({ kind: this.messageKind });
     const routed = routeMessage(this.o.kind, msg.subject, msg.data);
     if (!routed.ok) return this.deadLetter(msg, routed.reason, routed.detail);
     const lane = this.o.lanes[routed.lane];
     if (!lane) return this.deadLetter(msg, 'wrong_source', `no ${routed.lane} lane on ${this.o.kind}`);
-    lane.add({ msg, row: this.o.toRow(routed) });
+    let row: R;
+    try {
+      row = this.o.toRow(routed);
+    } catch (error) {
+      // Whatever makes a valid message unmappable must not stall the pull: dead-letter it.
+      return this.deadLetter(msg, 'schema_violation', (error as Error).message);
+    }
+    const wasEmpty = lane.size === 0;
+    lane.add({ msg, row });
+    if (wasEmpty || lane.isDue()) this.writeDueSoon();
   }
 
   private async deadLetter(msg: JsMsg, reason: DeadLetterReason, detail: string): Promise<void> {
@@ -158,7 +200,7 @@ export class StreamWorker<R> {
     this.o.log.warn({ subject: msg.subject, seq: msg.seq, reason, detail }, 'message sent to the DLQ');
   }
 
-  private async writeDueBatches(all: boolean): Promise<void> {
+  private async writeBatches(all: boolean): Promise<void> {
     for (const [lane, batch] of this.lanes()) {
       if (all ? batch.size > 0 : batch.isDue()) await this.writeBatch(lane, batch);
     }
