@@ -19,6 +19,11 @@ export const commands: Record<string, Command> = {
     usage: 'market-pipeline bridge',
     load: () => import('./commands/bridge.js'),
   },
+  dashboard: {
+    summary: 'Live view of ticks stored per symbol and the latest bars (add --once to print once)',
+    usage: 'market-pipeline dashboard [--once]',
+    load: () => import('./commands/dashboard.js'),
+  },
 };
 
 export const EXIT_USAGE = 2;
