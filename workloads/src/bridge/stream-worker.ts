@@ -114,6 +114,9 @@ export class StreamWorker<R> {
    */
   private async pullOnce(): Promise<void> {
     const room = Math.min(...this.lanes().map(([, b]) => b.room));
+    // A full batch is always being written (or waiting for the write before it); never ask
+    // for 0 messages, which the client would read as "its default".
+    if (room === 0) return void (await (this.writingDone ?? sleep(10)));
     try {
       this.consumer ??= await this.o.getConsumer();
       const messages = await this.consumer.fetch({

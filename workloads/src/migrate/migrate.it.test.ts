@@ -1,7 +1,7 @@
 // `migrate` against the real PostgreSQL and ClickHouse test servers, in databases of this
 // test file's own: applies the real schema files, is idempotent, reconciles the TTL,
 // reports drift by name, and the built CLI exits 0 / non-zero accordingly.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createTestDatabases, type TestDatabases } from '../../../test/support/databases.js';
 import { ensureBuilt, runCli } from '../../../test/support/built-cli.js';
 import { loadConfig } from '../runtime/config.js';
@@ -10,6 +10,9 @@ import { clickhouseEnv, migrateEnv, retentionEnv, timescaleEnv } from '../contra
 import { SchemaDriftError } from './ledger.js';
 import { runMigrate, type MigrateConfig } from './migrate.js';
 import { findSchemasDir, readSchemaFiles } from './schema-files.js';
+
+// jest.config.js sets testTimeout inside the integration project, where Jest ignores it.
+jest.setTimeout(120_000);
 
 const log = createLogger('test', 'silent');
 const schema = timescaleEnv.extend(clickhouseEnv.shape).extend(retentionEnv.shape).extend(migrateEnv.shape);
@@ -66,6 +69,27 @@ describe('migrate', () => {
     });
     const ledger = await dbs.pg.query('SELECT count(*)::int AS n FROM schema_migrations');
     expect(ledger.rows[0].n).toBe(pgFiles.length);
+    const chLedger = await dbs.ch.query({
+      query: 'SELECT count() AS n FROM schema_migrations',
+      format: 'JSONEachRow',
+    });
+    expect(Number((await chLedger.json<{ n: string }>())[0]!.n)).toBe(chFiles.length);
+  });
+
+  it('re-applies a file whose checksum changed and records the new application', async () => {
+    await dbs.pg.query("UPDATE schema_migrations SET sha256 = 'an earlier version' WHERE file = $1", [
+      pgFiles[0],
+    ]);
+    const summary = await runMigrate(config(), log);
+    expect(summary.postgres.applied).toEqual([expect.objectContaining({ file: pgFiles[0], changed: true })]);
+    const rows = await dbs.pg.query(
+      'SELECT sha256 FROM schema_migrations WHERE file = $1 ORDER BY applied_at',
+      [pgFiles[0]],
+    );
+    expect(rows.rows.map((r) => r.sha256)).toEqual([
+      'an earlier version',
+      summary.postgres.applied[0]!.sha256,
+    ]);
   });
 
   it('reconciles the TTL of aggregates to CLICKHOUSE_RETENTION_DAYS, also after a hand edit', async () => {
