@@ -8,7 +8,13 @@ export interface Command {
   load: () => Promise<{ run: (args: string[]) => Promise<number | void> }>;
 }
 
-export const commands: Record<string, Command> = {};
+export const commands: Record<string, Command> = {
+  simulate: {
+    summary: 'Polygon.io-compatible forex feed (WebSocket /forex + REST /v2/aggs) for demos and tests',
+    usage: 'market-pipeline simulate [--port N] [--rate N] [--replay FILE] [--help]',
+    load: () => import('./commands/simulate.js'),
+  },
+};
 
 export const EXIT_USAGE = 2;
 
