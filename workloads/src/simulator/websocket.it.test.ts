@@ -1,6 +1,6 @@
 // The simulator's WebSocket feed over real sockets: Polygon's handshake, auth, per-topic
 // acks, subscriptions, batching, eviction, slow consumers and the test hooks.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import {
   RecordingClient,
   startTestSimulator,
@@ -10,6 +10,9 @@ import {
 import { barCalendar, type AggregateBar } from './bars.js';
 import { QuoteGenerator } from './quote-generator.js';
 import type { Simulator } from './simulator-server.js';
+
+// Jest's default 5 s is too short for the socket round trips on a busy machine.
+jest.setTimeout(30_000);
 
 const status = (s: string, message: string) => ({ ev: 'status', status: s, message });
 
