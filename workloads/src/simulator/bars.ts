@@ -105,15 +105,15 @@ export function aggregateBar(
   let sum = 0;
   let baseCount = 0;
   let lastBase = Number.NaN;
-  window.forEachQuote(start, end, (quote) => {
-    const mid = (quote.bid + quote.ask) / 2;
+  window.forEachQuote(start, end, (t, bid, ask) => {
+    const mid = (bid + ask) / 2;
     if (n === 0) o = mid;
     if (mid > h) h = mid;
     if (mid < l) l = mid;
     c = mid;
     sum += mid;
     n++;
-    const base = floor(quote.t / baseMs);
+    const base = floor(t / baseMs);
     if (base !== lastBase) {
       baseCount++;
       lastBase = base;

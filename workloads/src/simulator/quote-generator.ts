@@ -8,6 +8,8 @@
 import { counterHash, streamKey, triangular, uniform } from './counter-random.js';
 import { spreadUnits, symbolProfile, type SymbolProfile } from './symbol-profiles.js';
 
+export type QuoteVisitor = (t: number, bid: number, ask: number) => void;
+
 export interface Quote {
   /** Canonical symbol, which is also Polygon's WebSocket pair spelling (EUR/USD). */
   symbol: string;
@@ -43,6 +45,8 @@ export class QuoteGenerator {
   private readonly noiseAmplitude: number;
   /** Per component: knot index, value at that knot, value at the next knot. */
   private readonly knots: Float64Array;
+  private bidUnits = 0;
+  private askUnits = 0;
 
   constructor(seed: number, symbol: string) {
     this.profile = symbolProfile(symbol);
@@ -59,51 +63,56 @@ export class QuoteGenerator {
     return this.profile.symbol;
   }
 
-  /** The quote at `t`; `sub` numbers the quotes that share one millisecond (0 otherwise). */
-  quoteAt(t: number, sub = 0): Quote {
-    const { bidUnits, askUnits } = this.quoteUnits(t, sub);
+  /** The quote at `t` on a grid with one quote per slot. */
+  quoteAt(t: number): Quote {
+    this.computeUnits(t, 0);
     return {
       symbol: this.profile.symbol,
-      bid: bidUnits / this.unitsPerPrice,
-      ask: askUnits / this.unitsPerPrice,
+      bid: this.bidUnits / this.unitsPerPrice,
+      ask: this.askUnits / this.unitsPerPrice,
       t,
     };
   }
 
   /**
-   * The `count` quotes of one millisecond. They are made pairwise distinct (a collision
-   * widens the later quote's spread by one unit) because the pipeline identifies a quote
-   * by (symbol, time, bid, ask): two equal quotes in one millisecond would count once.
+   * Calls `visit` for each of the `count` quotes at `t` (allocation-free for one quote, the
+   * REST hot path). Quotes sharing a millisecond are made pairwise distinct (a collision
+   * widens the later quote's spread by one unit) because the pipeline identifies a quote by
+   * (symbol, time, bid, ask): two equal quotes in one millisecond would count once.
    */
-  quotesAt(t: number, count: number, into: Quote[]): void {
+  visitQuotesAt(t: number, count: number, visit: QuoteVisitor): void {
+    const units = this.unitsPerPrice;
     if (count === 1) {
-      into.push(this.quoteAt(t));
+      this.computeUnits(t, 0);
+      visit(t, this.bidUnits / units, this.askUnits / units);
       return;
     }
     const seen = new Set<number>();
     for (let sub = 0; sub < count; sub++) {
-      const units = this.quoteUnits(t, sub);
-      const bidUnits = units.bidUnits;
-      let askUnits = units.askUnits;
+      this.computeUnits(t, sub);
+      let askUnits = this.askUnits;
       // bid and ask are below 2^26 units for any realistic price, so this packing is exact.
-      while (seen.has(bidUnits * 2 ** 26 + askUnits)) askUnits++;
-      seen.add(bidUnits * 2 ** 26 + askUnits);
-      into.push({
-        symbol: this.profile.symbol,
-        bid: bidUnits / this.unitsPerPrice,
-        ask: askUnits / this.unitsPerPrice,
-        t,
-      });
+      while (seen.has(this.bidUnits * 2 ** 26 + askUnits)) askUnits++;
+      seen.add(this.bidUnits * 2 ** 26 + askUnits);
+      visit(t, this.bidUnits / units, askUnits / units);
     }
   }
 
-  private quoteUnits(t: number, sub: number): { bidUnits: number; askUnits: number } {
+  /** The `count` quotes at `t` as objects (see visitQuotesAt). */
+  quotesAt(t: number, count: number, into: Quote[]): void {
+    this.visitQuotesAt(t, count, (time, bid, ask) =>
+      into.push({ symbol: this.profile.symbol, bid, ask, t: time }),
+    );
+  }
+
+  /** Sets bidUnits/askUnits (fields rather than a returned object: no allocation per quote). */
+  private computeUnits(t: number, sub: number): void {
     const noise = triangular(counterHash(this.key, STREAM_NOISE, t, sub)) * this.noiseAmplitude;
     const mid = this.profile.centerPrice * exp(this.pathDeviation(t) + noise) * this.unitsPerPrice;
     const { min, max } = this.spread;
     const spread = min + floor(uniform(counterHash(this.key, STREAM_SPREAD, t, sub)) * (max - min + 1));
-    const bidUnits = round(mid - spread / 2);
-    return { bidUnits, askUnits: bidUnits + spread };
+    this.bidUnits = round(mid - spread / 2);
+    this.askUnits = this.bidUnits + spread;
   }
 
   /** Sum of the multi-scale components at `t` (log-price deviation from the centre). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { QuoteGenerator, type Quote } from './quote-generator.js';
+import { QuoteGenerator } from './quote-generator.js';
 import { gridForRate, gridRate, quoteSegments, QuoteWindow } from './quote-timeline.js';
 
 const utc = (iso: string) => Date.parse(iso);
@@ -28,7 +28,7 @@ describe('quote timeline', () => {
     ]);
     const window = new QuoteWindow(new QuoteGenerator(1, 'EUR/USD'), segments);
     const times: number[] = [];
-    window.forEachQuote(0, Number.MAX_SAFE_INTEGER, (q: Quote) => void times.push(q.t));
+    window.forEachQuote(0, Number.MAX_SAFE_INTEGER, (t) => void times.push(t));
     expect(times).toEqual([
       utc('2024-05-03T20:59:00Z'),
       ...[0, 500, 1000, 1500].map((d) => options.liveFromMs + d),

@@ -7,7 +7,7 @@
 // A REST bar for a window is exact (equal to aggregating what the WebSocket sent) whenever
 // the window lies in the live part; the history part is exact with respect to itself.
 import { forexOpenIntervals, type TimeInterval } from '../contracts/market-hours.js';
-import type { Quote, QuoteGenerator } from './quote-generator.js';
+import type { QuoteGenerator, QuoteVisitor } from './quote-generator.js';
 
 /** `perSlot` quotes every `periodMs`, at times that are multiples of `periodMs`. */
 export interface QuoteGrid {
@@ -60,8 +60,6 @@ export function quoteSegments(options: TimelineOptions, fromMs: number, toMs: nu
 
 /** The quotes of one symbol over a precomputed list of segments (one REST request). */
 export class QuoteWindow {
-  private readonly buffer: Quote[] = [];
-
   constructor(
     readonly generator: QuoteGenerator,
     private readonly segments: QuoteSegment[],
@@ -90,7 +88,7 @@ export class QuoteWindow {
   }
 
   /** Calls `visit` for every quote with fromMs <= t < toMs, in time order. */
-  forEachQuote(fromMs: number, toMs: number, visit: (quote: Quote) => void): void {
+  forEachQuote(fromMs: number, toMs: number, visit: QuoteVisitor): void {
     for (let i = this.segmentIndexAtOrAfter(fromMs); i < this.segments.length; i++) {
       const { start, end, grid } = this.segments[i]!;
       if (start >= toMs) break;
@@ -100,9 +98,7 @@ export class QuoteWindow {
         t < stop;
         t += grid.periodMs
       ) {
-        this.buffer.length = 0;
-        this.generator.quotesAt(t, grid.perSlot, this.buffer);
-        for (const quote of this.buffer) visit(quote);
+        this.generator.visitQuotesAt(t, grid.perSlot, visit);
       }
     }
   }
