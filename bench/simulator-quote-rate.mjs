@@ -1,3 +1,4 @@
+/* global fetch, setTimeout, performance */
 // Measures how many quotes per second the simulator sustains on one core.
 // Start the simulator first (npm run build), e.g.
 //   METRICS_PORT=9464 node bin/market-pipeline.js simulate --rate 5000

@@ -1,3 +1,4 @@
+/* global fetch, performance */
 // Times a gap filler's worst case against the simulator: two years of 5-minute bars for
 // every symbol through REST, following next_url. Start the simulator first, e.g.
 //   node bin/market-pipeline.js simulate
