@@ -173,7 +173,7 @@ describe('simulator REST /v2/aggs', () => {
 describe('simulator REST rate limit', () => {
   let simulator: Simulator;
   beforeAll(async () => {
-    simulator = await startTestSimulator({ restRequestsPerMinute: 3, restRateWindowMs: 1500 });
+    simulator = await startTestSimulator({ restRequestsPerMinute: 3, restRateWindowMs: 4000 });
   });
   afterAll(() => simulator.close());
 
@@ -187,7 +187,7 @@ describe('simulator REST rate limit', () => {
       status: 429,
       body: { status: 'ERROR', error: expect.stringContaining('exceeded the maximum requests per minute') },
     });
-    await new Promise((r) => setTimeout(r, 1600));
+    await new Promise((r) => setTimeout(r, 4100));
     expect((await get(url)).status).toBe(200);
   });
 });
