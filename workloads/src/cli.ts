@@ -29,6 +29,11 @@ export const commands: Record<string, Command> = {
     usage: 'market-pipeline dashboard [--once]',
     load: () => import('./commands/dashboard.js'),
   },
+  simulate: {
+    summary: 'Polygon.io-compatible forex feed (WebSocket /forex + REST /v2/aggs) for demos and tests',
+    usage: 'market-pipeline simulate [--port N] [--rate N] [--replay FILE] [--help]',
+    load: () => import('./commands/simulate.js'),
+  },
 };
 
 export const EXIT_USAGE = 2;
