@@ -8,7 +8,14 @@ export interface Command {
   load: () => Promise<{ run: (args: string[]) => Promise<number | void> }>;
 }
 
-export const commands: Record<string, Command> = {};
+export const commands: Record<string, Command> = {
+  collector: {
+    summary: 'Polygon forex WebSocket quotes → NATS JetStream ticks (and the Kafka tick archive)',
+    usage:
+      'market-pipeline collector   (configured by POLYGON_*, SYMBOLS, NATS_*, KAFKA_*, COLLECTOR_* variables)',
+    load: () => import('./commands/collector.js'),
+  },
+};
 
 export const EXIT_USAGE = 2;
 

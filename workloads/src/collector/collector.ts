@@ -128,6 +128,7 @@ export class Collector {
     this.js = jetstream(this.nats.nc);
     this.jsm = await jetstreamManager(this.nats.nc);
     await ensureStreams(this.jsm, this.streamSettings());
+    if (this.stopping) return;
 
     this.ticks = new ConfirmedPublishQueue<OutgoingTick>(this.nats.nc, {
       capacity: config.COLLECTOR_BUFFER_MAX_TICKS,
@@ -148,6 +149,7 @@ export class Collector {
     });
 
     if (this.options.startCompanion) this.companion = await this.options.startCompanion(this.nats, log);
+    if (this.stopping) return;
 
     this.feed = new PolygonFeed(
       {
