@@ -9,6 +9,11 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  aggregate: {
+    summary: 'Build OHLCV bars from the ticks in TimescaleDB and publish them (one run, then exit)',
+    usage: 'aggregate --timeframe <5m|15m|30m|1h|4h|1d|1w> [--from <ISO> [--to <ISO>]] [--now <ISO>]',
+    load: () => import('./commands/aggregate.js'),
+  },
   collector: {
     summary: 'Polygon forex WebSocket quotes → NATS JetStream ticks (and the Kafka tick archive)',
     usage:

@@ -66,6 +66,14 @@ export const marketEnv = z.object({
   TENANT_ID: env.string().default('system'),
 });
 
+export const aggregatorEnv = z.object({
+  /**
+   * Closed bars before the last one that every scheduled aggregator run builds again, to
+   * pick up ticks that reached the database late (bridge lag, replays after an outage).
+   */
+  AGGREGATE_LOOKBACK_BARS: z.coerce.number().int().min(0).max(1000).default(2),
+});
+
 export const opsEnv = z.object({
   METRICS_PORT: env.port().default(9464),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
