@@ -118,7 +118,8 @@ export class Collector {
 
   /** Undefined when authenticated, subscribed and connected to NATS; else why not. */
   notReady(): string | undefined {
-    return this.nats?.notReady() ?? this.feed?.notReady() ?? 'starting';
+    if (!this.nats || !this.feed) return 'starting';
+    return this.nats.notReady() ?? this.feed.notReady();
   }
 
   /** Connects to NATS, then to Polygon. Resolves once the feed runs (not once subscribed). */
