@@ -20,6 +20,11 @@ export const commands: Record<string, Command> = {
       'market-pipeline collector   (configured by POLYGON_*, SYMBOLS, NATS_*, KAFKA_*, COLLECTOR_* variables)',
     load: () => import('./commands/collector.js'),
   },
+  simulate: {
+    summary: 'Polygon.io-compatible forex feed (WebSocket /forex + REST /v2/aggs) for demos and tests',
+    usage: 'market-pipeline simulate [--port N] [--rate N] [--replay FILE] [--help]',
+    load: () => import('./commands/simulate.js'),
+  },
 };
 
 export const EXIT_USAGE = 2;
