@@ -36,6 +36,9 @@ export interface ConfirmedQueueOptions<T extends QueuedMessage> {
   onSendFailed?(reason: string, noStream: boolean): void;
 }
 
+/** The server writes `"duplicate": true` (with a space) into the ack of a repeated id. */
+const DUPLICATE = /"duplicate":\s*true/;
+
 interface Sent<T> {
   entry: Entry<T>;
   at: number;
@@ -146,11 +149,7 @@ export class ConfirmedPublishQueue<T extends QueuedMessage> {
     }
     this.pending.confirm(sent.entry);
     this.backoff.reset();
-    this.options.onConfirmed?.(
-      sent.entry.item,
-      text.includes('"duplicate":true'),
-      (performance.now() - sent.at) / 1000,
-    );
+    this.options.onConfirmed?.(sent.entry.item, DUPLICATE.test(text), (performance.now() - sent.at) / 1000);
     this.schedulePump();
   }
 
