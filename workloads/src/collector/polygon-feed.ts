@@ -21,7 +21,7 @@ export interface FeedListener {
   rejected(rejected: RejectedQuote[]): void;
   malformed(events: MalformedEvent[], wholeFrame: boolean): void;
   unknownEvents(types: string[]): void;
-  /** The socket is gone (after having been open); a reconnect follows unless stopping. */
+  /** The socket is gone (after having been open, not by our shutdown); a reconnect follows. */
   connectionLost(reason: string, atMs: number): void;
   /** A reconnect is scheduled after `delayMs`. */
   reconnecting(reason: string, delayMs: number): void;
@@ -181,7 +181,8 @@ export class PolygonFeed {
         this.authenticated = false;
         const outcome = ending ?? { reason: 'closed_by_server', evicted: false };
         if (opened) {
-          this.listener.connectionLost(outcome.reason, Date.now());
+          // Our own shutdown misses nothing; a restart's downtime is the gap detector's job.
+          if (outcome.reason !== 'shutdown') this.listener.connectionLost(outcome.reason, Date.now());
           const log =
             outcome.reason === 'shutdown' ? this.log.info.bind(this.log) : this.log.warn.bind(this.log);
           log(
