@@ -43,6 +43,13 @@ export interface Companion {
   stop(): Promise<void>;
 }
 
+export interface CompanionContext {
+  config: CollectorConfig;
+  nats: NatsHandle;
+  log: Logger;
+  registry: Registry;
+}
+
 export interface CollectorOptions {
   config: CollectorConfig;
   log: Logger;
@@ -50,7 +57,7 @@ export interface CollectorOptions {
   /** Whether the forex market is open at a time (silence outside market hours is normal). */
   isMarketOpen: (ms: number) => boolean;
   /** Started once NATS is ready, stopped after the feed and the buffer. */
-  startCompanion?: (nats: NatsHandle, log: Logger) => Promise<Companion>;
+  startCompanion?: (context: CompanionContext) => Promise<Companion>;
 }
 
 /** Exit codes of the collector process. */
@@ -149,7 +156,14 @@ export class Collector {
       onSendFailed: (reason, noStream) => this.publishFailed('events', reason, noStream),
     });
 
-    if (this.options.startCompanion) this.companion = await this.options.startCompanion(this.nats, log);
+    if (this.options.startCompanion) {
+      this.companion = await this.options.startCompanion({
+        config,
+        nats: this.nats,
+        log,
+        registry: this.options.registry,
+      });
+    }
     if (this.stopping) return;
 
     this.feed = new PolygonFeed(

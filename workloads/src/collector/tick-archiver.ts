@@ -18,30 +18,20 @@ import {
   type Consumer,
   type JsMsg,
 } from '@nats-io/jetstream';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { tickMessageId, tickSchema } from '../contracts/messages.js';
 import { STREAMS, tickKafkaKey } from '../contracts/subjects.js';
 import { ArchiveProducer, type ArchiveRecord } from '../kafka/archive-producer.js';
-import type { NatsHandle } from '../nats/connection.js';
 import { Backoff, sleep } from '../runtime/backoff.js';
 import { LogThrottle } from '../runtime/log-throttle.js';
-import type { Logger } from '../runtime/logger.js';
-import type { Companion } from './collector.js';
-import type { CollectorConfig } from './config.js';
+import type { Companion, CompanionContext } from './collector.js';
 
 export const ARCHIVE_CONSUMER = 'collector-tick-archive';
 
 /** Time JetStream waits for an ack before redelivering; kept alive while Kafka retries. */
 const ACK_WAIT_MS = 30_000;
 
-export interface TickArchiverOptions {
-  config: CollectorConfig;
-  nats: NatsHandle;
-  log: Logger;
-  registry: Registry;
-}
-
-export async function startTickArchiver(options: TickArchiverOptions): Promise<Companion> {
+export async function startTickArchiver(options: CompanionContext): Promise<Companion> {
   const archiver = new TickArchiver(options);
   archiver.start();
   return archiver;
@@ -60,7 +50,7 @@ class TickArchiver implements Companion {
   private lastArchivedSeq = 0;
   private running: Promise<void> | undefined;
 
-  constructor(private readonly options: TickArchiverOptions) {
+  constructor(private readonly options: CompanionContext) {
     const { config, registry } = options;
     this.topic = config.KAFKA_TICK_TOPIC;
     this.batchSize = config.COLLECTOR_ARCHIVE_BATCH_SIZE;

@@ -28,9 +28,7 @@ export async function run(_args: string[]): Promise<number> {
     log,
     registry,
     isMarketOpen: isForexOpen,
-    startCompanion: config.KAFKA_BROKERS
-      ? (nats, companionLog) => startTickArchiver({ config, nats, log: companionLog, registry })
-      : undefined,
+    startCompanion: config.KAFKA_BROKERS ? startTickArchiver : undefined,
   });
   ops.addReadinessCheck({ name: 'collector', check: () => collector.notReady() });
 
