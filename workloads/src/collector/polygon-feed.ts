@@ -21,7 +21,7 @@ export interface FeedListener {
   rejected(rejected: RejectedQuote[]): void;
   malformed(events: MalformedEvent[], wholeFrame: boolean): void;
   unknownEvents(types: string[]): void;
-  /** The socket is gone (after having been open, not by our shutdown); a reconnect follows. */
+  /** An authenticated connection is gone (not by our shutdown); a reconnect follows. */
   connectionLost(reason: string, atMs: number): void;
   /** A reconnect is scheduled after `delayMs`. */
   reconnecting(reason: string, delayMs: number): void;
@@ -178,11 +178,15 @@ export class PolygonFeed {
         clearTimeout(authTimer);
         clearInterval(heartbeat);
         signal.removeEventListener('abort', onAbort);
+        const wasAuthenticated = this.authenticated;
         this.authenticated = false;
         const outcome = ending ?? { reason: 'closed_by_server', evicted: false };
         if (opened) {
-          // Our own shutdown misses nothing; a restart's downtime is the gap detector's job.
-          if (outcome.reason !== 'shutdown') this.listener.connectionLost(outcome.reason, Date.now());
+          // Only a subscribed connection can lose quotes (a failed attempt extends the gap
+          // already open); our own shutdown misses nothing, and a restart's downtime is
+          // the gap detector's job.
+          if (wasAuthenticated && outcome.reason !== 'shutdown')
+            this.listener.connectionLost(outcome.reason, Date.now());
           const log =
             outcome.reason === 'shutdown' ? this.log.info.bind(this.log) : this.log.warn.bind(this.log);
           log(
