@@ -196,6 +196,33 @@ describe('collector with the Polygon simulator', () => {
     expect(fatal.join('\n')).toContain('POLYGON_API_KEY');
     expect(fatal.join('\n')).toContain('auth_failed');
     expect(await metricValue(running.registry, 'market_pipeline_collector_reconnects_total')).toBe(0);
+    expect(await metricValue(running.registry, 'market_pipeline_collector_feed_gaps_total')).toBe(0);
+  }, 30_000);
+
+  it('warns about a subscribed symbol that stays silent while the market is open (seed lesson 1)', async () => {
+    // The simulator quotes EUR/USD only; AUD/USD is subscribed but never arrives.
+    simulator = await startTestSimulator({ symbols: ['EUR/USD'], quotesPerSecond: 20 });
+    running = await startCollector(
+      collectorEnv(simulator, { SYMBOLS: 'EUR/USD,AUD/USD', COLLECTOR_STALE_AFTER_SECONDS: '1' }),
+    );
+    const { registry, logs } = running;
+    await waitUntil('the silence warning', () =>
+      logs.some((l) => l.level === LEVEL.warn && l.symbol === 'AUD/USD'),
+    );
+    expect(logs.filter((l) => l.level === LEVEL.warn && l.symbol !== undefined).map((l) => l.symbol)).toEqual(
+      ['AUD/USD'],
+    );
+    expect(
+      await metricValue(registry, 'market_pipeline_collector_symbol_silent', { symbol: 'AUD/USD' }),
+    ).toBe(1);
+    expect(
+      await metricValue(registry, 'market_pipeline_collector_symbol_silent', { symbol: 'EUR/USD' }),
+    ).toBe(0);
+    expect(
+      await metricValue(registry, 'market_pipeline_collector_last_quote_received_timestamp_seconds', {
+        symbol: 'EUR/USD',
+      }),
+    ).toBeGreaterThan(Date.now() / 1000 - 10);
   }, 30_000);
 
   it('logs an eviction by another connection with the same key, and comes back after a longer delay', async () => {

@@ -246,7 +246,11 @@ export class Collector {
     this.log.info({ flushed, published: this.published }, 'collector stopped publishing');
 
     await this.companion?.stop();
-    if (this.nats && !this.nats.nc.isClosed()) await this.nats.nc.drain().catch(() => this.nats?.nc.close());
+    if (this.nats && !this.nats.nc.isClosed()) {
+      // Draining needs the server; while disconnected, just close.
+      if (this.nats.notReady()) await this.nats.nc.close();
+      else await this.nats.nc.drain().catch(() => this.nats?.nc.close());
+    }
   }
 
   private listener(): FeedListener {
