@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global fetch, setTimeout */
 // Collector throughput: the simulator replays a file of distinct quotes as fast as the
 // collector reads them; the collector (one process, built in dist/) publishes them to a
 // nats-server of its own; this script reads the collector's /metrics every second and
