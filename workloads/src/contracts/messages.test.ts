@@ -1,5 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { barMessageId, barSchema, tickMessageId, tickSchema, type Bar, type Tick } from './messages.js';
+import {
+  barMessageId,
+  barSchema,
+  barVersion,
+  tickMessageId,
+  tickSchema,
+  type Bar,
+  type Tick,
+} from './messages.js';
 
 const tick: Tick = {
   symbol: 'EUR/USD',
@@ -75,5 +83,38 @@ describe('message schemas', () => {
     expect(barMessageId(bar)).toBe(barMessageId({ ...bar, ingested_at: '2024-01-25T10:10:00.000Z' } as Bar));
     expect(barMessageId(bar)).not.toBe(barMessageId({ ...bar, volume: 1235, close: 1.0853 }));
     expect(barMessageId(bar)).not.toBe(barMessageId({ ...bar, source: 'polygon_historical' }));
+  });
+
+  it('marks feed-gap repairs only on historical bars, with an id of their own', () => {
+    const historical: Bar = { ...bar, source: 'polygon_historical' };
+    expect(barSchema.parse({ ...historical, feed_gap_repair: true }).feed_gap_repair).toBe(true);
+    expect(barSchema.safeParse({ ...bar, feed_gap_repair: true }).success).toBe(false);
+    expect(barSchema.safeParse({ ...historical, feed_gap_repair: false }).success).toBe(false);
+    expect(barMessageId({ ...historical, feed_gap_repair: true })).not.toBe(barMessageId(historical));
+  });
+});
+
+describe('bar precedence (barVersion)', () => {
+  const at = (iso: string) => ({ ingested_at: iso });
+  const live = (iso: string) => barVersion({ source: 'live_aggregated', ...at(iso) });
+  const historical = (iso: string) => barVersion({ source: 'polygon_historical', ...at(iso) });
+  const repair = (iso: string) =>
+    barVersion({ source: 'polygon_historical', feed_gap_repair: true, ...at(iso) });
+
+  it('lets a live bar beat a historical one, whichever was built later', () => {
+    expect(live('2024-01-25T10:05:01Z')).toBeGreaterThan(historical('2030-01-01T00:00:00Z'));
+    expect(live('2024-01-25T10:05:01Z')).toBeGreaterThan(historical('2020-01-01T00:00:00Z'));
+  });
+
+  it('lets the newest version win within one source', () => {
+    expect(live('2024-01-25T10:10:00Z')).toBeGreaterThan(live('2024-01-25T10:05:01Z'));
+    expect(historical('2024-02-01T00:00:00Z')).toBeGreaterThan(historical('2024-01-30T00:00:00Z'));
+    expect(repair('2024-02-01T00:00:00Z')).toBeGreaterThan(repair('2024-01-30T00:00:00Z'));
+  });
+
+  it('lets a feed-gap repair beat every live bar, also one rebuilt after it', () => {
+    expect(repair('2024-01-25T11:00:00Z')).toBeGreaterThan(live('2024-01-25T10:05:01Z'));
+    expect(repair('2024-01-25T11:00:00Z')).toBeGreaterThan(live('2030-01-01T00:00:00Z'));
+    expect(repair('2024-01-25T11:00:00Z') / 10n ** 15n).toBe(3n);
   });
 });

@@ -51,8 +51,18 @@ export const barSchema = z
     event_type: z.literal('ohlcv'),
     /** When the producer built this version of the bar (ISO-8601 UTC). */
     ingested_at: isoUtc,
+    /**
+     * Only on polygon_historical bars, and only `true`: the bar repairs a recorded feed gap
+     * (events.feed_gap). The live bar of that window was built while the collector missed
+     * quotes, so it is incomplete and this bar must replace it (see barVersion).
+     */
+    feed_gap_repair: z.literal(true).optional(),
   })
   .strict()
+  .refine((b) => b.feed_gap_repair === undefined || b.source === 'polygon_historical', {
+    message: 'only a polygon_historical bar can be a feed_gap_repair',
+    path: ['feed_gap_repair'],
+  })
   .refine((b) => b.low <= Math.min(b.open, b.close) && b.high >= Math.max(b.open, b.close), {
     message: 'OHLC out of order: low must be <= open, close <= high',
     path: ['high'],
@@ -99,26 +109,51 @@ export function tickMessageId(t: Pick<Tick, 'symbol' | 'timestamp_ms' | 'bid' | 
 /**
  * Id of one version of a bar: the bar's key plus its content. Re-publishing identical
  * content is recognised as the same message; a corrected bar (late ticks) is a new one,
- * and the database keeps the newest version of each key.
+ * and the database keeps the newest version of each key. A feed-gap repair is a different
+ * message from a plain historical bar with the same values (it ranks higher: barVersion).
  */
 export function barMessageId(
   b: Pick<
     Bar,
-    'symbol' | 'timeframe' | 'timestamp_ms' | 'source' | 'open' | 'high' | 'low' | 'close' | 'volume'
+    | 'symbol'
+    | 'timeframe'
+    | 'timestamp_ms'
+    | 'source'
+    | 'open'
+    | 'high'
+    | 'low'
+    | 'close'
+    | 'volume'
+    | 'feed_gap_repair'
   >,
 ): string {
-  return `b:${subjectToken(b.symbol)}:${b.timeframe}:${b.timestamp_ms}:${b.source}:${b.open}:${b.high}:${b.low}:${b.close}:${b.volume}`;
+  const source = b.feed_gap_repair ? `${b.source}+repair` : b.source;
+  return `b:${subjectToken(b.symbol)}:${b.timeframe}:${b.timestamp_ms}:${source}:${b.open}:${b.high}:${b.low}:${b.close}:${b.volume}`;
 }
+
+/**
+ * Precedence ranks of the versions of one bar (higher wins), the leading digit of barVersion:
+ * - polygon_historical (1): historical data only fills gaps;
+ * - live_aggregated (2): the pipeline's own bar beats a downloaded one;
+ * - feed_gap_repair (3): a polygon_historical bar downloaded for a window in which the
+ *   collector recorded a feed gap (disconnect, buffer overflow). Every live bar of that window
+ *   lacks the quotes the collector missed (they can never arrive later), so the repair beats
+ *   it, whether the live bar was written before or after the repair.
+ */
+export const BAR_RANK = { polygon_historical: 1n, live_aggregated: 2n, feed_gap_repair: 3n } as const;
+
+/** barVersion = rank × this + ms: room for build times until the year 33658. */
+export const VERSION_RANK_UNIT = 10n ** 15n;
 
 /**
  * Which version of a bar wins when the same key (tenant, symbol, timeframe, start) is
  * written more than once; ClickHouse keeps the row with the highest value
- * (ReplacingMergeTree version column). Rule: a live_aggregated bar beats a
- * polygon_historical one (historical data only fills gaps); within one source the most
- * recently built version wins, so a re-aggregation that picked up late ticks replaces
- * the earlier bar, and a stale redelivery never does.
+ * (ReplacingMergeTree version column): rank × 10^15 + the build time in ms (BAR_RANK).
+ * Between ranks the rank decides; within one rank the most recently built version wins, so
+ * a re-aggregation that picked up late ticks replaces the earlier bar, and a stale
+ * redelivery never does. `version / 10^15` in ClickHouse gives back the rank.
  */
-export function barVersion(b: Pick<Bar, 'source' | 'ingested_at'>): bigint {
-  const rank = b.source === 'live_aggregated' ? 2n : 1n;
-  return rank * 10n ** 15n + BigInt(Date.parse(b.ingested_at));
+export function barVersion(b: Pick<Bar, 'source' | 'ingested_at' | 'feed_gap_repair'>): bigint {
+  const rank = b.feed_gap_repair ? BAR_RANK.feed_gap_repair : BAR_RANK[b.source];
+  return rank * VERSION_RANK_UNIT + BigInt(Date.parse(b.ingested_at));
 }
