@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { env } from '../runtime/config.js';
 import { symbolSchema } from './symbols.js';
+import { TIMEFRAMES, timeframeSchema } from './timeframes.js';
 
 export const natsEnv = z.object({
   NATS_URL: env.url(['nats', 'tls']),
@@ -155,4 +156,25 @@ export const collectorEnv = z.object({
   COLLECTOR_SHUTDOWN_FLUSH_MS: env.positiveInt().default(10_000),
   /** Ticks per Kafka send of the archive consumer (when KAFKA_BROKERS is set). */
   COLLECTOR_ARCHIVE_BATCH_SIZE: env.positiveInt().default(1000),
+});
+
+/**
+ * The backfill (gap filler: ClickHouse gaps and recorded feed gaps → Polygon REST → NATS).
+ * The first run of a symbol and timeframe covers BACKFILL_WINDOW_DAYS; later runs cover the
+ * last BACKFILL_RECENT_DAYS, reaching further back when the previous run is older (see
+ * backfill/README.md, "Which window").
+ */
+export const backfillEnv = z.object({
+  POLYGON_REST_URL: env.url(['http', 'https']).default('https://api.massive.com'),
+  POLYGON_API_KEY: env.string(),
+  /** The plan's limit: 5 on the free plan; paid plans are unlimited (use e.g. 6000). */
+  POLYGON_REST_REQUESTS_PER_MINUTE: env.positiveInt().default(5),
+  BACKFILL_WINDOW_DAYS: env.positiveInt().default(730),
+  BACKFILL_RECENT_DAYS: env.positiveInt().default(3),
+  BACKFILL_TIMEFRAMES: env.list(timeframeSchema).default([...TIMEFRAMES]),
+  /**
+   * Bars that ended less than this long ago are left alone: the aggregator is still building
+   * them, and Polygon may not have published them yet (so an empty answer would not be final).
+   */
+  BACKFILL_SETTLE_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
 });
