@@ -35,6 +35,12 @@ export const commands: Record<string, Command> = {
       'market-pipeline collector   (configured by POLYGON_*, SYMBOLS, NATS_*, KAFKA_*, COLLECTOR_* variables)',
     load: () => import('./commands/collector.js'),
   },
+  backfill: {
+    summary:
+      'Repair recorded feed gaps and fill the gaps in ClickHouse from Polygon REST (one run, then exit)',
+    usage: 'market-pipeline backfill [--from <ISO> [--to <ISO>]]',
+    load: () => import('./commands/backfill.js'),
+  },
   simulate: {
     summary: 'Polygon.io-compatible forex feed (WebSocket /forex + REST /v2/aggs) for demos and tests',
     usage: 'market-pipeline simulate [--port N] [--rate N] [--replay FILE] [--help]',

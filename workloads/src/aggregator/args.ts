@@ -73,7 +73,7 @@ function parseTimeframes(value: string): Timeframe[] {
 // date-time without a zone would be read in the machine's local time zone.
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
 
-function parseInstant(option: string, value: string): number {
+export function parseInstant(option: string, value: string): number {
   const ms = ISO_INSTANT.test(value) && isCalendarDate(value.slice(0, 10)) ? Date.parse(value) : NaN;
   if (!Number.isFinite(ms)) {
     throw new UsageError(

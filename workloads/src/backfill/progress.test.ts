@@ -1,0 +1,48 @@
+import { describe, expect, it } from '@jest/globals';
+import { TerminalProgress } from './progress.js';
+
+// Strips ANSI colour and line-clearing escapes, and replays cursor-up moves, to get the
+// screen a terminal would show.
+function screen(writes: string[]): string[] {
+  const lines: string[] = [];
+  let row = 0;
+  for (const write of writes) {
+    const parts = write.split(/(\x1b\[\d+A\r)/);
+    for (const part of parts) {
+      const up = /^\x1b\[(\d+)A\r$/.exec(part);
+      if (up) {
+        row -= Number(up[1]);
+        continue;
+      }
+      for (const line of part.split('\n').slice(0, -1)) {
+        lines[row++] = line.replace(/\x1b\[[0-9;]*[mK]/g, '');
+      }
+    }
+  }
+  return lines;
+}
+
+describe('terminal progress', () => {
+  it('draws one bar per symbol and timeframe and redraws it in place', () => {
+    const writes: string[] = [];
+    const progress = new TerminalProgress({ write: (s: string) => writes.push(s) } as never);
+    progress.planned('gaps', 'EUR/USD', '5m', 4);
+    progress.planned('gaps', 'EUR/USD', '1h', 1);
+    progress.planned('gaps', 'EUR/USD', '1d', 0);
+    const range = {
+      phase: 'gaps' as const,
+      symbol: 'EUR/USD',
+      fromMs: 0,
+      toMs: 0,
+      pages: 1,
+      barsPublished: 0,
+    };
+    progress.rangeDone({ ...range, timeframe: '5m', barsReceived: 1500, barsEmpty: 0 });
+    progress.rangeDone({ ...range, timeframe: '1h', barsReceived: 20, barsEmpty: 2 });
+    progress.finish();
+    expect(screen(writes)).toEqual([
+      'EUR/USD 5m  [######..................]    1/4 ranges  1,500 bars',
+      'EUR/USD 1h  [########################]    1/1 ranges  20 bars',
+    ]);
+  });
+});

@@ -1,0 +1,38 @@
+// Publishes downloaded bars the way the aggregator publishes live ones (aggregator/
+// bar-message.ts): the Kafka archive first (when configured), then NATS bars.<SYM>.<tf>
+// with the bar version's id, both confirmed batch by batch. Archive first, so that a bar
+// confirmed by JetStream is always archived too; a run repeated after a failure re-sends
+// the same ids, which JetStream drops within its duplicate window and archive readers
+// recognise by the message-id header.
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { barArchiveRecord, barOutgoing } from '../aggregator/bar-message.js';
+import type { Bar } from '../contracts/messages.js';
+import type { ArchiveProducer } from '../kafka/archive-producer.js';
+import { publishConfirmed } from '../nats/publish.js';
+
+export interface BarSink {
+  js: JetStreamClient;
+  archive?: { producer: ArchiveProducer; topic: string };
+}
+
+/** Bars per confirmed batch. */
+const BATCH = 5000;
+
+export interface PublishCounts {
+  published: number;
+  /** Already in the stream (same id within the duplicate window). */
+  duplicates: number;
+}
+
+export async function publishBars(sink: BarSink, bars: readonly Bar[]): Promise<PublishCounts> {
+  const counts: PublishCounts = { published: 0, duplicates: 0 };
+  for (let i = 0; i < bars.length; i += BATCH) {
+    const batch = bars.slice(i, i + BATCH);
+    if (sink.archive)
+      await sink.archive.producer.sendConfirmed(sink.archive.topic, batch.map(barArchiveRecord));
+    const result = await publishConfirmed(sink.js, batch.map(barOutgoing));
+    counts.published += result.published;
+    counts.duplicates += result.duplicates;
+  }
+  return counts;
+}
