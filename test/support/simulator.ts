@@ -15,7 +15,14 @@ import {
 
 export const TEST_API_KEY = DEMO_API_KEY;
 
-export async function startTestSimulator(overrides: Partial<SimulatorOptions> = {}): Promise<Simulator> {
+/**
+ * `registry`: where the simulator's metrics go, for tests that count what it served (e.g.
+ * `simulator_rest_requests_total`; see restRequestCount).
+ */
+export async function startTestSimulator(
+  overrides: Partial<SimulatorOptions> = {},
+  registry: Registry = new Registry(),
+): Promise<Simulator> {
   const options: SimulatorOptions = {
     port: 0,
     host: '127.0.0.1',
@@ -36,7 +43,17 @@ export async function startTestSimulator(overrides: Partial<SimulatorOptions> = 
     ...overrides,
   };
   const log = createLogger('simulator-test', process.env.SIMULATOR_TEST_LOG_LEVEL ?? 'silent');
-  return startSimulator(options, log, createSimulatorMetrics(new Registry()));
+  return startSimulator(options, log, createSimulatorMetrics(registry));
+}
+
+/** REST requests the simulator answered so far, optionally only those with one HTTP status. */
+export async function restRequestCount(registry: Registry, status?: number): Promise<number> {
+  const metric = registry.getSingleMetric('simulator_rest_requests_total');
+  if (!metric) throw new Error('the simulator registered no simulator_rest_requests_total');
+  const { values } = await metric.get();
+  return values
+    .filter((v) => status === undefined || String(v.labels.status) === String(status))
+    .reduce((sum, v) => sum + v.value, 0);
 }
 
 export interface PolygonEvent {
