@@ -34,6 +34,8 @@ export interface RunOptions {
   /** Logger instead of the JSON logger on stdout (tests read the summary from it). */
   log?: Logger;
   progress?: Progress;
+  /** The clock for the scan windows (tests that run twice at the same instant). */
+  nowMs?: number;
   /** Settings of the REST client a test wants different (small pages, short backoff). */
   rest?: Pick<PolygonRestOptions, 'pageLimit' | 'serverBackoff' | 'maxServerRetries'>;
 }
@@ -65,7 +67,7 @@ export async function run(
   }
 
   const log = options.log ?? createLogger(SERVICE, config.LOG_LEVEL);
-  const nowMs = Date.now();
+  const nowMs = options.nowMs ?? Date.now();
   const explicit = parsed.fromMs === undefined ? undefined : { fromMs: parsed.fromMs, toMs: parsed.toMs };
   log.info(
     {
