@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, loadConfig } from '../runtime/config.js';
+import { loadConfig, type ConfigError } from '../runtime/config.js';
 import { UsageError, parseBackfillArgs } from './args.js';
 import { backfillConfigSchema } from './config.js';
 

@@ -60,6 +60,14 @@ export class TerminalProgress implements Progress {
     this.drawn = 0;
   }
 
+  /** Writes a log line above the bars (the bars move down), so that logs never garble them. */
+  printAbove(text: string): void {
+    const back = this.drawn > 0 ? `\x1b[${this.drawn}A\r\x1b[J` : '';
+    this.out.write(`${back}${text}${text.endsWith('\n') ? '' : '\n'}`);
+    this.drawn = 0;
+    if (this.lines.size > 0) this.draw();
+  }
+
   private draw(): void {
     const width = Math.max(0, ...[...this.lines.keys()].map((l) => l.length));
     // Back to the first line drawn last time, then rewrite every line.

@@ -66,7 +66,16 @@ export async function run(
     throw error;
   }
 
-  const log = options.log ?? createLogger(SERVICE, config.LOG_LEVEL);
+  // On a terminal the progress bars stay at the bottom and log lines go above them.
+  const terminal = options.progress === undefined && !options.log && process.stdout.isTTY;
+  const progressBars = terminal ? new TerminalProgress() : undefined;
+  const log =
+    options.log ??
+    createLogger(
+      SERVICE,
+      config.LOG_LEVEL,
+      progressBars && { write: (line: string) => progressBars.printAbove(line) },
+    );
   const nowMs = options.nowMs ?? Date.now();
   const explicit = parsed.fromMs === undefined ? undefined : { fromMs: parsed.fromMs, toMs: parsed.toMs };
   log.info(
@@ -92,17 +101,20 @@ export async function run(
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   try {
-    const summary = await backfill(config, explicit, nowMs, log, shutdown, options);
+    const summary = await backfill(config, explicit, nowMs, log, shutdown, {
+      ...options,
+      progress: options.progress ?? progressBars,
+    });
     const line = summaryLine(summary);
     log.info(summary, line);
-    if (process.stdout.isTTY && !options.log) console.log(line);
+    progressBars?.printAbove(line);
     return 0;
   } catch (error) {
     const reason = shutdown.shuttingDown
       ? `interrupted by a shutdown signal (${reasonOf(error)})`
       : reasonOf(error);
     log.error({ err: error }, `backfill failed: ${reason}`);
-    if (process.stdout.isTTY && !options.log) console.error(`backfill failed: ${reason}`);
+    progressBars?.printAbove(`backfill failed: ${reason}`);
     return EXIT_FAILED;
   } finally {
     process.off('SIGTERM', onSignal);
@@ -170,7 +182,7 @@ async function backfill(
     signal: shutdown.signal,
     ...options.rest,
   });
-  const progress = options.progress ?? (process.stdout.isTTY ? new TerminalProgress() : new LogProgress(log));
+  const progress = options.progress ?? new LogProgress(log);
   return runBackfill(
     {
       tenantId: config.TENANT_ID,
