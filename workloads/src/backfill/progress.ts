@@ -55,9 +55,11 @@ export class TerminalProgress implements Progress {
     this.draw();
   }
 
+  /** Draws the final state and leaves it in place: what is printed next goes below it. */
   finish(): void {
-    this.draw();
+    if (this.lines.size > 0) this.draw();
     this.drawn = 0;
+    this.lines.clear();
   }
 
   /** Writes a log line above the bars (the bars move down), so that logs never garble them. */
