@@ -36,6 +36,10 @@ describe('splitting a ClickHouse schema file into statements', () => {
       'TABLE',
       'MATERIALIZED VIEW',
       'VIEW',
+      // 003_backfill_ledger.sql
+      'TABLE',
+      'TABLE',
+      'TABLE',
     ]);
     expect(statements.every((s) => s.includes('IF NOT EXISTS'))).toBe(true);
   });
