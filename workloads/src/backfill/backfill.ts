@@ -3,18 +3,21 @@
 // feed_gap_repair (outranking the incomplete live bars), and the events are acked. Then the
 // gaps in ClickHouse: per symbol and timeframe the missing bars of the scan window are
 // planned into REST ranges, downloaded, and published as polygon_historical; the missing
-// bars Polygon had nothing for go into the ledger of empty ranges. Any failure stops the run
-// (no event acked, no coverage recorded for the series that failed): the next run retries,
-// and finds only what is still missing.
+// bars Polygon had nothing for go into the ledger of empty ranges. Credentials, plan and
+// availability failures stop the run (no event acked, no coverage recorded for the series not
+// finished); an answer that cannot be used fails only its series (symbol and timeframe), the
+// others go on, and the run exits 1. The next run retries and finds only what is still missing.
 import type { ClickHouseClient } from '@clickhouse/client';
+import { reasonOf } from '../aggregator/failure.js';
 import type { TimeInterval } from '../contracts/market-hours.js';
+import type { Bar } from '../contracts/messages.js';
 import type { PipSizes } from '../contracts/symbols.js';
 import { TIMEFRAME_MS, type Timeframe } from '../contracts/timeframes.js';
 import type { Logger } from '../runtime/logger.js';
 import { expectedBarStarts } from './expected-bars.js';
 import { repairTasksOf, type FeedGapInbox } from './feed-gaps.js';
 import { mergeIntervals, missingBars } from './gaps.js';
-import { historicalBar } from './historical-bar.js';
+import { historicalBar, type HistoricalBarContext } from './historical-bar.js';
 import {
   emptyRanges,
   pendingRepairs,
@@ -27,6 +30,7 @@ import {
   type RepairTask,
   type Series,
 } from './ledger.js';
+import { PolygonResponseError, type PolygonAggregate } from './polygon-page.js';
 import type { PolygonRestClient } from './polygon-rest.js';
 import type { Progress } from './progress.js';
 import { publishBars, type BarSink } from './publisher.js';
@@ -77,6 +81,13 @@ export interface BackfillSummary {
   /** Repair tasks whose bars have not settled yet (kept in the ledger for a later run). */
   repairsWaiting: number;
   firstRunSeries: number;
+  /** Bars Polygon sent that break the bar contract (e.g. high below open): skipped, logged. */
+  barsRejected: number;
+  /**
+   * Series (symbol and timeframe) whose answers could not be used (misaligned or out-of-order
+   * bars): skipped with the reason, the other series go on, and the run exits 1.
+   */
+  failedSeries: string[];
   restRequests: number;
   rateLimited: number;
   serverErrors: number;
@@ -97,6 +108,8 @@ export async function runBackfill(plan: BackfillPlan, deps: BackfillDeps): Promi
     repairsPublished: 0,
     repairsWaiting: 0,
     firstRunSeries: 0,
+    barsRejected: 0,
+    failedSeries: [],
     restRequests: 0,
     rateLimited: 0,
     serverErrors: 0,
@@ -142,11 +155,16 @@ async function repairFeedGaps(
       const intervals = mergeIntervals(seriesTasks.map((t) => ({ start: t.startMs, end: t.endMs })));
       const chunks = intervals.flatMap((i) => splitInterval(series.timeframe, i));
       deps.progress.planned('repair', series.symbol, series.timeframe, chunks.length);
-      for (const chunk of chunks) await repairChunk(plan, deps, summary, series, chunk);
+      // A series that fails here keeps its tasks pending in the ledger for the next run.
+      const done = await forSeries(summary, deps.log, `repair ${key}`, async () => {
+        for (const chunk of chunks) await repairChunk(plan, deps, summary, series, chunk);
+      });
+      if (!done) continue;
       await recordRepairs(deps.ch, seriesTasks, true);
       summary.repairsPublished += seriesTasks.length;
       repaired.set(key, intervals);
     }
+    // Every event's repair is now published or pending in the ledger.
     await deps.feedGaps.ackAll();
   } catch (error) {
     deps.feedGaps.release();
@@ -167,9 +185,11 @@ async function repairChunk(
   summary.rangesRequested++;
   if (bars.length === 0) summary.rangesEmpty++;
   summary.barsReceived += bars.length;
-  const downloadedAt = new Date();
-  const repairs = bars.map((agg) =>
-    historicalBar(agg, { ...series, pipSizes: plan.pipSizes, downloadedAt, feedGapRepair: true }),
+  const repairs = toBars(
+    bars,
+    { ...series, pipSizes: plan.pipSizes, downloadedAt: new Date(), feedGapRepair: true },
+    deps.log,
+    summary,
   );
   const counts = await publishBars(deps.sink, repairs);
   summary.barsPublished += counts.published;
@@ -235,9 +255,11 @@ async function fillGaps(
   );
 
   for (const { series, window, ranges } of planned) {
-    for (const range of ranges) await fillRange(plan, deps, summary, series, range);
-    if (!window.explicit && window.start < window.end) {
-      const key = seriesKey(series.symbol, series.timeframe);
+    const key = seriesKey(series.symbol, series.timeframe);
+    const done = await forSeries(summary, deps.log, key, async () => {
+      for (const range of ranges) await fillRange(plan, deps, summary, series, range);
+    });
+    if (done && !window.explicit && window.start < window.end) {
       await writeCoverage(deps.ch, series, extendCoverage(coverage.get(key), window));
     }
   }
@@ -261,15 +283,21 @@ async function fillRange(
   summary.barsReceived += bars.length;
   const downloadedAt = new Date();
   // Only the bars that were missing: a range may span stored bars (ranges.ts), which stay as they are.
-  const fills = bars
-    .filter((agg) => inRuns(range.runs, agg.t))
-    .map((agg) =>
-      historicalBar(agg, { ...series, pipSizes: plan.pipSizes, downloadedAt, feedGapRepair: false }),
-    );
+  const fills = toBars(
+    bars.filter((agg) => inRuns(range.runs, agg.t)),
+    { ...series, pipSizes: plan.pipSizes, downloadedAt, feedGapRepair: false },
+    deps.log,
+    summary,
+  );
   const counts = await publishBars(deps.sink, fills);
   summary.barsPublished += counts.published;
   summary.duplicates += counts.duplicates;
-  const unanswered = unansweredIntervals(series.timeframe, range.runs, new Set(bars.map((b) => b.t)));
+  // A rejected bar counts as not answered: recorded as empty, so it is not asked for again and again.
+  const unanswered = unansweredIntervals(
+    series.timeframe,
+    range.runs,
+    new Set(fills.map((b) => b.timestamp_ms)),
+  );
   await recordEmptyRanges(deps.ch, series, unanswered, downloadedAt);
   const barsEmpty = unanswered.reduce(
     (n, i) => n + [...expectedBarStarts(series.timeframe, i.start, i.end)].length,
@@ -287,6 +315,49 @@ async function fillRange(
     barsPublished: counts.published,
     barsEmpty,
   });
+}
+
+/** Polygon aggregates as bar messages; one that breaks the bar contract is logged and skipped. */
+function toBars(
+  aggregates: readonly PolygonAggregate[],
+  context: HistoricalBarContext,
+  log: Logger,
+  summary: BackfillSummary,
+): Bar[] {
+  const bars: Bar[] = [];
+  for (const agg of aggregates) {
+    try {
+      bars.push(historicalBar(agg, context));
+    } catch (error) {
+      summary.barsRejected++;
+      log.warn(
+        { symbol: context.symbol, timeframe: context.timeframe, bar: agg, reason: reasonOf(error) },
+        'Polygon bar breaks the bar contract: skipped',
+      );
+    }
+  }
+  return bars;
+}
+
+/**
+ * Runs the work of one series. An answer that cannot be used (PolygonResponseError) fails
+ * only this series: recorded in the summary, false returned. Anything else stops the run.
+ */
+async function forSeries(
+  summary: BackfillSummary,
+  log: Logger,
+  name: string,
+  work: () => Promise<void>,
+): Promise<boolean> {
+  try {
+    await work();
+    return true;
+  } catch (error) {
+    if (!(error instanceof PolygonResponseError)) throw error;
+    summary.failedSeries.push(`${name}: ${error.message}`);
+    log.error({ series: name, reason: error.message }, 'series skipped: Polygon answer unusable');
+    return false;
+  }
 }
 
 function groupBySeries(tasks: readonly RepairTask[]): Map<string, RepairTask[]> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { PolygonResponseError, nextPageUrl, parsePage } from './polygon-page.js';
+import { PolygonResponseError, checkAggregate, nextPageUrl, parsePage } from './polygon-page.js';
 
 const agg = {
   t: Date.parse('2024-01-24T10:00:00Z'),
@@ -51,5 +51,27 @@ describe('Polygon answer pages', () => {
       'http://127.0.0.1:8765/v2/aggs/ticker/C:EURUSD/range/5/minute/1706094000000/1706200000000?cursor=YWJj',
     );
     expect(() => nextPageUrl('http://127.0.0.1:8765', 'https://evil.example/steal')).toThrow(/leaves/);
+  });
+
+  it('accepts bars in order inside the range and on the timeframe grid, and nothing else', () => {
+    const asked = { symbol: 'EUR/USD', timeframe: '1h' as const, fromMs: agg.t, toMs: agg.t + 3 * 3600_000 };
+    const next = { ...agg, t: agg.t + 3600_000 };
+    expect(() => checkAggregate(agg, undefined, asked)).not.toThrow();
+    expect(() => checkAggregate(next, agg, asked)).not.toThrow();
+    expect(() => checkAggregate(agg, next, asked)).toThrow(/out of order/);
+    expect(() => checkAggregate({ ...agg, t: agg.t - 3600_000 }, undefined, asked)).toThrow(
+      /outside the range/,
+    );
+    expect(() => checkAggregate({ ...agg, t: agg.t + 60_000 }, undefined, asked)).toThrow(/1h boundary/);
+    // A week bar on Sunday (another provider anchor) is not one of the pipeline's Monday weeks.
+    const sunday = Date.parse('2025-03-02T00:00:00Z');
+    expect(() =>
+      checkAggregate({ ...agg, t: sunday }, undefined, {
+        ...asked,
+        timeframe: '1w',
+        fromMs: 0,
+        toMs: sunday,
+      }),
+    ).toThrow(PolygonResponseError);
   });
 });

@@ -3,7 +3,7 @@
 // had `"results": null`); `next_url` marks a truncated page and never carries the key.
 import { z } from 'zod';
 import { polygonRestTicker } from '../contracts/symbols.js';
-import { POLYGON_RANGE, type Timeframe } from '../contracts/timeframes.js';
+import { POLYGON_RANGE, barStart, type Timeframe } from '../contracts/timeframes.js';
 
 const price = z.number().finite().positive();
 
@@ -101,4 +101,25 @@ export function nextPageUrl(baseUrl: string, nextUrl: string): URL {
     throw new PolygonResponseError(`Polygon's next_url leaves the aggregates endpoint: ${parsed.pathname}`);
   }
   return new URL(`${parsed.pathname}${parsed.search}`, baseUrl);
+}
+
+/**
+ * Bars must come in order, aligned to the pipeline's timeframe (UTC; weeks on Monday) and
+ * inside the range asked for; anything else means the answer does not mean what we think.
+ */
+export function checkAggregate(
+  bar: PolygonAggregate,
+  previous: PolygonAggregate | undefined,
+  asked: { symbol: string; timeframe: Timeframe; fromMs: number; toMs: number },
+): void {
+  const at = `${polygonRestTicker(asked.symbol)} ${asked.timeframe} bar at ${new Date(bar.t).toISOString()}`;
+  if (bar.t < asked.fromMs || bar.t > asked.toMs) {
+    throw new PolygonResponseError(`${at} lies outside the range asked for`);
+  }
+  if (previous && bar.t <= previous.t) throw new PolygonResponseError(`${at} is out of order`);
+  if (barStart(asked.timeframe, bar.t) !== bar.t) {
+    throw new PolygonResponseError(
+      `${at} does not start on a ${asked.timeframe} boundary of the pipeline (UTC; weeks on Monday 00:00)`,
+    );
+  }
 }

@@ -6,12 +6,12 @@
 // - 401/403: fatal, naming POLYGON_API_KEY or the plan; other 4xx: fatal with Polygon's text.
 // A range whose page chain cannot be completed fails as a whole: none of it is returned,
 // so nothing is ever silently truncated (seed lesson 10).
-import { polygonRestTicker } from '../contracts/symbols.js';
-import { barStart, type Timeframe } from '../contracts/timeframes.js';
+import type { Timeframe } from '../contracts/timeframes.js';
 import { Backoff, sleep, type BackoffOptions } from '../runtime/backoff.js';
 import type { Logger } from '../runtime/logger.js';
 import {
   PolygonResponseError,
+  checkAggregate,
   firstPageUrl,
   nextPageUrl,
   parsePage,
@@ -92,7 +92,7 @@ export class PolygonRestClient {
       const page = await this.page(url, symbol);
       pages++;
       for (const bar of page.bars) {
-        checkBar(bar, bars.at(-1), timeframe, fromMs, toMs, symbol);
+        checkAggregate(bar, bars.at(-1), { symbol, timeframe, fromMs, toMs });
         bars.push(bar);
       }
       url = page.nextUrl === undefined ? undefined : nextPageUrl(this.o.baseUrl, page.nextUrl);
@@ -214,26 +214,6 @@ type Outcome =
   | { kind: 'rate_limited'; retryAfterMs: number | undefined }
   | { kind: 'unavailable'; detail: string }
   | { kind: 'fatal'; error: Error };
-
-/** Bars must come in order, aligned to the pipeline's timeframe and inside the range asked for. */
-function checkBar(
-  bar: PolygonAggregate,
-  previous: PolygonAggregate | undefined,
-  timeframe: Timeframe,
-  fromMs: number,
-  toMs: number,
-  symbol: string,
-): void {
-  const at = `${polygonRestTicker(symbol)} ${timeframe} bar at ${new Date(bar.t).toISOString()}`;
-  if (bar.t < fromMs || bar.t > toMs)
-    throw new PolygonResponseError(`${at} lies outside the range asked for`);
-  if (previous && bar.t <= previous.t) throw new PolygonResponseError(`${at} is out of order`);
-  if (barStart(timeframe, bar.t) !== bar.t) {
-    throw new PolygonResponseError(
-      `${at} does not start on a ${timeframe} boundary of the pipeline (UTC; weeks on Monday 00:00)`,
-    );
-  }
-}
 
 /** Polygon's message from an error body ({error} or {message}), else the start of the text. */
 function errorText(text: string): string {

@@ -108,7 +108,11 @@ export async function run(
     const line = summaryLine(summary);
     log.info(summary, line);
     progressBars?.printAbove(line);
-    return 0;
+    if (summary.failedSeries.length === 0) return 0;
+    const reason = `${summary.failedSeries.length} series failed: ${summary.failedSeries.join('; ')}`;
+    log.error({ failedSeries: summary.failedSeries }, `backfill failed: ${reason}`);
+    progressBars?.printAbove(`backfill failed: ${reason}`);
+    return EXIT_FAILED;
   } catch (error) {
     const reason = shutdown.shuttingDown
       ? `interrupted by a shutdown signal (${reasonOf(error)})`
@@ -205,6 +209,7 @@ export function summaryLine(s: BackfillSummary): string {
     `backfill done: ${s.gapsFound} gaps (${s.missingBars} bars) found, ${s.rangesRequested} ranges requested ` +
     `(${s.rangesEmpty} answered empty, ${s.restRequests} HTTP requests), ${s.barsPublished} bars published` +
     `${s.duplicates ? ` (${s.duplicates} already in the stream)` : ''}, ${s.barsAnsweredEmpty} bars recorded as empty; ` +
-    `feed gaps: ${s.feedGapEvents} events, ${s.repairsPublished} repairs published, ${s.repairsWaiting} waiting`
+    `feed gaps: ${s.feedGapEvents} events, ${s.repairsPublished} repairs published, ${s.repairsWaiting} waiting` +
+    `${s.barsRejected ? `; ${s.barsRejected} bars rejected` : ''}`
   );
 }
