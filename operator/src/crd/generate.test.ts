@@ -14,10 +14,12 @@ function readDocs(file: string): Doc[] {
 }
 
 /** The schema node at a dotted path such as spec.bridge.replicas. */
-function schemaAt(pathInSpec: string): Record<string, unknown> {
-  const crd = buildCrd() as any;
-  let node = crd.spec.versions[0].schema.openAPIV3Schema;
-  for (const part of pathInSpec.split('.')) node = node.properties[part];
+type SchemaNode = { properties: Record<string, SchemaNode>; [key: string]: unknown };
+
+function schemaAt(pathInSpec: string): SchemaNode {
+  const crd = buildCrd() as { spec: { versions: { schema: { openAPIV3Schema: SchemaNode } }[] } };
+  let node = crd.spec.versions[0]!.schema.openAPIV3Schema;
+  for (const part of pathInSpec.split('.')) node = node.properties[part]!;
   return node;
 }
 
@@ -32,8 +34,16 @@ describe('CRD generated from the zod spec', () => {
       items: { enum: ['5m', '15m', '30m', '1h', '4h', '1d', '1w'] },
       'x-kubernetes-list-type': 'set',
     });
-    expect(schemaAt('spec.symbols')).toMatchObject({ items: { pattern: '^[A-Z]{3}\\/[A-Z]{3}$' }, minItems: 1 });
-    expect(schemaAt('spec.bridge.replicas')).toMatchObject({ type: 'integer', minimum: 1, maximum: 20, default: 1 });
+    expect(schemaAt('spec.symbols')).toMatchObject({
+      items: { pattern: '^[A-Z]{3}\\/[A-Z]{3}$' },
+      minItems: 1,
+    });
+    expect(schemaAt('spec.bridge.replicas')).toMatchObject({
+      type: 'integer',
+      minimum: 1,
+      maximum: 20,
+      default: 1,
+    });
     expect(schemaAt('spec.bridge')).toMatchObject({ default: {} });
     expect(schemaAt('spec.source')['x-kubernetes-validations']).toEqual([
       expect.objectContaining({ rule: 'has(self.polygon) != has(self.simulator)' }),
@@ -57,7 +67,9 @@ describe('CRD generated from the zod spec', () => {
       structural({
         $schema: 'x',
         type: 'object',
-        properties: { a: { type: 'integer', minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER } },
+        properties: {
+          a: { type: 'integer', minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER },
+        },
         additionalProperties: false,
       }),
     ).toEqual({ type: 'object', properties: { a: { type: 'integer' } } });
@@ -102,7 +114,12 @@ describe('invalid fixtures', () => {
     .map((f) => {
       const text = readFileSync(path.join(dir, f), 'utf8');
       const header = (key: string) => new RegExp(`^# ${key}: (.*)$`, 'm').exec(text)?.[1];
-      return { file: f, field: header('field')!, checkedBy: header('checked-by')!, doc: readDocs(path.join(dir, f))[0]! };
+      return {
+        file: f,
+        field: header('field')!,
+        checkedBy: header('checked-by')!,
+        doc: readDocs(path.join(dir, f))[0]!,
+      };
     });
 
   it('each names the field and the layer that refuses it', () => {
@@ -121,7 +138,9 @@ describe('invalid fixtures', () => {
     (_file, f) => {
       const result = specSchema.safeParse(f.doc.spec);
       expect(result.success).toBe(false);
-      const paths = result.error!.issues.map((i) => ['spec', ...i.path].join('.').replace(/\.(\d+)/g, '[$1]'));
+      const paths = result.error!.issues.map((i) =>
+        ['spec', ...i.path].join('.').replace(/\.(\d+)/g, '[$1]'),
+      );
       expect(paths).toContain(f.field);
     },
   );

@@ -79,7 +79,10 @@ function urlWith(schemes: string[], description: string) {
   return z
     .string()
     .max(2048)
-    .regex(new RegExp(`^(${schemes.join('|')})://[^\\s/?#]+(/[^\\s]*)?$`), `must be a ${schemes.join(' or ')} URL`)
+    .regex(
+      new RegExp(`^(${schemes.join('|')})://[^\\s/?#]+(/[^\\s]*)?$`),
+      `must be a ${schemes.join(' or ')} URL`,
+    )
     .describe(description);
 }
 
@@ -157,7 +160,12 @@ const kafkaTopic = z
 const kafka = z
   .object({
     brokers: z
-      .array(z.string().max(260).regex(/^[^\s:,]+:[0-9]{1,5}$/, 'each broker is host:port'))
+      .array(
+        z
+          .string()
+          .max(260)
+          .regex(/^[^\s:,]+:[0-9]{1,5}$/, 'each broker is host:port'),
+      )
       .min(1)
       .max(50)
       .describe('Bootstrap brokers, host:port.'),
@@ -208,7 +216,10 @@ const clickhouse = z.object({
   url: z
     .string()
     .max(512)
-    .regex(/^https?:\/\/[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?(:[0-9]{1,5})?\/?$/, 'must be http(s)://host[:port]')
+    .regex(
+      /^https?:\/\/[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?(:[0-9]{1,5})?\/?$/,
+      'must be http(s)://host[:port]',
+    )
     .describe('ClickHouse HTTP interface, e.g. http://clickhouse:8123 (without a port: 80 or 443).'),
   database: z
     .string()
@@ -233,7 +244,10 @@ const bridge = z.object({
 const cronSchedule = z
   .string()
   .max(128)
-  .regex(/^(@(hourly|daily|weekly|monthly|yearly|annually|midnight)|(\S+\s+){4}\S+)$/, 'a five-field cron schedule')
+  .regex(
+    /^(@(hourly|daily|weekly|monthly|yearly|annually|midnight)|(\S+\s+){4}\S+)$/,
+    'a five-field cron schedule',
+  )
   .describe('Cron schedule in UTC.');
 
 const backfill = z.object({
@@ -326,7 +340,9 @@ export const conditionSchema = z.object({
   type: z
     .string()
     .max(316)
-    .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$/),
+    .regex(
+      /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$/,
+    ),
   status: z.enum(['True', 'False', 'Unknown']),
   reason: z
     .string()
