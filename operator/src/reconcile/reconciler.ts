@@ -8,9 +8,10 @@ import { TerminalError, type Result } from '../controller/controller.js';
 import { FIELD_MANAGER, KubeApiError, type KubeClient } from '../kube/client.js';
 import { controllerOf, type KubeObject, type ManagedFieldsEntry } from '../kube/resources.js';
 import { desiredState, objectKey } from '../render/desired.js';
+import { childName } from '../render/names.js';
 import type { RenderOptions } from '../render/pod.js';
 import type { EventSink, EventTarget } from './events.js';
-import { planReconcile, type ObservedObject, type ObservedSecrets } from './plan.js';
+import { planReconcile, schemaState, type ObservedObject, type ObservedSecrets } from './plan.js';
 import { computeStatus, type ApplyFailure } from './status.js';
 
 export interface PipelineCache {
@@ -111,7 +112,7 @@ export class PipelineReconciler {
         target(pipeline),
         'Warning',
         'MigrationFailed',
-        `Job ${desired.objects.find((d) => d.component === 'migrate')!.object.metadata.name} failed: ${plan.schema.message || plan.schema.reason}`,
+        `Job ${childName.migrate(name)} failed: ${plan.schema.message || plan.schema.reason}`,
       );
     }
 
@@ -181,12 +182,18 @@ export class PipelineReconciler {
       }
     }
 
+    // A migrate Job created just now is running, not absent: say so without waiting for its event.
+    const migrateName = childName.migrate(name);
+    const schema =
+      plan.schema.phase === 'Absent'
+        ? schemaState(observed.get(objectKey('Job', migrateName)), desired.schemaChecksum)
+        : plan.schema;
     const status = computeStatus({
       name,
       generation: pipeline.metadata.generation ?? 0,
       spec: pipeline.spec,
       desired,
-      plan,
+      plan: { ...plan, schema },
       observed,
       failures,
       previous: cached.status,
