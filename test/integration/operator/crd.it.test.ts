@@ -1,6 +1,6 @@
 // The CRD against a real API server: it installs, accepts the examples (with the API server
 // filling in the defaults), and refuses each invalid fixture naming the field and the reason.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { HttpMethod } from '@kubernetes/client-node';
@@ -8,6 +8,9 @@ import { parseAllDocuments } from 'yaml';
 import { KubeApiError, type KubeClient } from '../../../operator/src/kube/client.js';
 import type { KubeObject } from '../../../operator/src/kube/resources.js';
 import { createTestNamespace, deleteNamespace, installCrd, testKubeClient } from '../../support/kube.js';
+
+// The project-level testTimeout does not reach tests in a multi-project jest config.
+jest.setTimeout(120_000);
 
 let client: KubeClient;
 let namespace: string;

@@ -2,7 +2,7 @@
 // one operator instance in-process, watching this file's own namespace. No kubelet runs, so
 // the tests stand in for it by patching pod status; the ReplicaSet, Deployment, Job and
 // garbage-collector controllers are the real ones.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { loadConfig } from '../../../workloads/src/runtime/config.js';
 import { createLogger } from '../../../workloads/src/runtime/logger.js';
 import { operatorEnv } from '../../../operator/src/config.js';
@@ -28,6 +28,9 @@ import {
   TEST_FIELD_MANAGER,
   waitFor,
 } from '../../support/kube.js';
+
+// The project-level testTimeout does not reach tests in a multi-project jest config.
+jest.setTimeout(120_000);
 
 let client: KubeClient;
 let namespace: string;
