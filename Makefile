@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 TEST_ENV := scripts/test-env
 
-.PHONY: help deps build lint typecheck test-env test-env-down test test-unit test-integration
+.PHONY: help demo deps build lint typecheck test-env test-env-down test test-unit test-integration
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -11,6 +11,9 @@ help: ## Show the targets
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
+
+demo: build ## Run the whole pipeline locally on the built-in Polygon simulator (no API key)
+	scripts/demo.sh
 
 deps: node_modules/.package-lock.json ## Install npm dependencies (npm ci) when the lock file changed
 

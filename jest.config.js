@@ -15,6 +15,8 @@ const common = {
 };
 
 export default {
+  // A project-level testTimeout is ignored by jest; integration tests need minutes.
+  testTimeout: 120000,
   projects: [
     {
       ...common,
@@ -28,7 +30,6 @@ export default {
       testMatch: ['<rootDir>/**/*.it.test.ts'],
       testPathIgnorePatterns: ['/node_modules/', '/dist/'],
       setupFiles: ['<rootDir>/test/support/load-test-env.ts'],
-      testTimeout: 120000,
     },
   ],
 };

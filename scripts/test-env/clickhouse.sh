@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ClickHouse for tests: the real ClickHouse engine (chDB, npm devDependency `chdb`) behind ClickHouse's
+# ClickHouse for tests: the real ClickHouse engine (chDB, the npm package `chdb` installed in the adapter's folder) behind ClickHouse's
 # HTTP interface (test/support/clickhouse-server/server.mjs) on loopback, data under
 # .test-env/clickhouse. Production uses a real ClickHouse server; Debian only packages 18.16.
 source "$(dirname "$0")/lib.sh"
@@ -11,9 +11,18 @@ CH_DATABASE=suho_analytics
 CH_DATA="$TE_DIR/clickhouse/data"
 CH_SERVER="$TE_REPO/test/support/clickhouse-server/server.mjs"
 
+CH_PACKAGE="$TE_REPO/test/support/clickhouse-server"
+
+# The engine (npm chdb) is installed in the adapter's own folder, not in the product's
+# dependencies: chdb lists platform packages the registry does not serve, which would make
+# the product's lock file fail `npm ci`. `npm install` honours the folder's lock file.
 install() {
-  (cd "$TE_REPO" && node -e "require('chdb')" >/dev/null 2>&1) ||
-    te_die "the npm package chdb (ClickHouse engine) does not load; run \`npm ci\` in $TE_REPO"
+  (cd "$CH_PACKAGE" && node -e "require('chdb')" >/dev/null 2>&1) && return 0
+  te_log "installing the ClickHouse engine (npm chdb) into $CH_PACKAGE"
+  (cd "$CH_PACKAGE" && npm install --no-audit --no-fund --loglevel=error >"$TE_DIR/logs/clickhouse-install.log" 2>&1) ||
+    te_die "npm install of chdb failed; see $TE_DIR/logs/clickhouse-install.log"
+  (cd "$CH_PACKAGE" && node -e "require('chdb')" >/dev/null 2>&1) ||
+    te_die "the npm package chdb (ClickHouse engine) does not load after installing it"
 }
 
 healthy() { [ "$(curl -fsS "http://127.0.0.1:$CLICKHOUSE_PORT/ping" 2>/dev/null)" = "Ok." ]; }

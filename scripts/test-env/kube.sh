@@ -8,8 +8,8 @@
 source "$(dirname "$0")/lib.sh"
 TE_SERVER=kube
 
-# kube-controller-manager's HTTPS port (health, metrics); away from its default 10257.
-KCM_PORT=${TE_KCM_PORT:-16257}
+
+
 BIN_DIR="$MP_TOOLS_CACHE/k8s-$KUBE_VERSION-etcd-$ETCD_VERSION-helm-$HELM_VERSION/bin"
 KUBE_DIR="$TE_DIR/kube"
 PKI="$KUBE_DIR/pki"
@@ -17,16 +17,22 @@ KUBECONFIG_FILE="$KUBE_DIR/kubeconfig"
 KCM_KUBECONFIG="$KUBE_DIR/kube-controller-manager.kubeconfig"
 SERVICE_CIDR=10.0.0.0/24
 TOOLS=(etcd kube-apiserver kube-controller-manager kubectl helm)
+# All on-by-default controllers (39 in v1.36). With nothing more to configure, the manager
+# itself skips the cloud ones (no --cloud-provider), node-ipam (no --allocate-node-cidrs)
+# and the feature-gated ones; the node-only ones (node lifecycle, attach/detach, TTL...)
+# run idle since there are no Nodes. `curl https://127.0.0.1:$KCM_PORT/healthz?verbose`
+# lists the ones running.
+KCM_CONTROLLERS="*"
 
 have_tools() {
   local t
   for t in "${TOOLS[@]}"; do [ -x "$BIN_DIR/$t" ] || return 1; done
 }
 
-# install: build the binaries (first run on a machine only; about 15 minutes on 2 cores).
+# install: build the binaries (first run on a machine only: about 12 minutes on 2 cores;
+# afterwards build-k8s-tools.sh returns at once).
 install() {
-  have_tools && return 0
-  te_log "building the Kubernetes binaries into $BIN_DIR (first run on this machine only)"
+  have_tools || te_log "building the Kubernetes binaries into $BIN_DIR (first run on this machine only)"
   local out
   out=$("$TE_SCRIPTS/build-k8s-tools.sh" | tail -n 1)
   [ "$out" = "$BIN_DIR" ] || te_die "build-k8s-tools.sh printed '$out', expected '$BIN_DIR'"
@@ -89,6 +95,24 @@ ensure_pki() {
         "subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local") \
       2>/dev/null
     rm -f "$PKI/serving.csr"
+  fi
+  # The aggregation layer's front proxy, as kubeadm sets it up: its own CA and a client
+  # cert. The API server publishes this CA in kube-system/extension-apiserver-authentication,
+  # where kube-controller-manager (and any aggregated API server) expects to find it.
+  if [ ! -s "$PKI/front-proxy-ca.crt" ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -subj "/CN=market-pipeline-test-front-proxy-ca" \
+      -keyout "$PKI/front-proxy-ca.key" -out "$PKI/front-proxy-ca.crt" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    rm -f "$PKI/front-proxy-client.crt"
+  fi
+  if [ ! -s "$PKI/front-proxy-client.crt" ]; then
+    openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=front-proxy-client" \
+      -keyout "$PKI/front-proxy-client.key" -out "$PKI/front-proxy-client.csr" 2>/dev/null
+    openssl x509 -req -sha256 -days 3650 -in "$PKI/front-proxy-client.csr" -CA "$PKI/front-proxy-ca.crt" \
+      -CAkey "$PKI/front-proxy-ca.key" -CAcreateserial -out "$PKI/front-proxy-client.crt" \
+      -extfile <(printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+        "extendedKeyUsage=clientAuth") 2>/dev/null
+    rm -f "$PKI/front-proxy-client.csr"
   fi
   if [ ! -s "$PKI/sa.pub" ]; then
     openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
@@ -161,9 +185,13 @@ start_apiserver() {
   te_start_daemon kube-apiserver "$BIN_DIR/kube-apiserver" \
     --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
     --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$APISERVER_PORT" \
-    --cert-dir="$KUBE_DIR/apiserver-certs" \
     --tls-cert-file="$PKI/serving.crt" --tls-private-key-file="$PKI/serving.key" \
     --client-ca-file="$PKI/ca.crt" \
+    --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" \
+    --requestheader-allowed-names=front-proxy-client \
+    --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
+    --requestheader-extra-headers-prefix=X-Remote-Extra- \
+    --proxy-client-cert-file="$PKI/front-proxy-client.crt" --proxy-client-key-file="$PKI/front-proxy-client.key" \
     --token-auth-file="$PKI/tokens.csv" \
     --authorization-mode=Node,RBAC \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
@@ -171,6 +199,7 @@ start_apiserver() {
     --service-account-signing-key-file="$PKI/sa.key" \
     --service-cluster-ip-range="$SERVICE_CIDR" \
     --allow-privileged=true \
+    --endpoint-reconciler-type=none \
     --enable-priority-and-fairness=true \
     --profiling=false
   wait_for apiserver_ready 120 kube-apiserver kube-apiserver
@@ -178,6 +207,7 @@ start_apiserver() {
 
 start_kcm() {
   free_port "$KCM_PORT" kube-controller-manager
+  mkdir -p "$KUBE_DIR/flexvolume"
   write_kubeconfig "$KCM_KUBECONFIG" system:kube-controller-manager "$(token kube-controller-manager)"
   te_log "starting kube-controller-manager (health on 127.0.0.1:$KCM_PORT)"
   # --use-service-account-credentials: each controller acts as its own ServiceAccount in
@@ -194,26 +224,22 @@ start_kcm() {
     --service-cluster-ip-range="$SERVICE_CIDR" \
     --controllers="$KCM_CONTROLLERS" \
     --leader-elect=false \
+    --flex-volume-plugin-dir="$KUBE_DIR/flexvolume" \
     --profiling=false
   wait_for kcm_healthy 60 kube-controller-manager kube-controller-manager
 }
 
-# Every default controller runs except the ones that only act on Nodes, which this
-# control plane never has (no kubelet): the node IPAM, node lifecycle (taints, pod
-# eviction) and the attach/detach and persistent-volume expansion/protection ones still
-# run since they are harmless; see the report in the script's history for details.
-KCM_CONTROLLERS="*"
-
 start() {
-  # One start at a time (up.sh may race a manual call).
+  # One start at a time (up.sh may race a manual call). The daemons must not inherit the
+  # lock's descriptor (they would hold the lock for as long as they run), hence `9>&-`.
   exec 9>"$TE_DIR/run/kube.lock"
-  flock 9
+  flock -w 600 9 || te_die "another 'kube.sh start' has held $TE_DIR/run/kube.lock for 10 minutes"
   if ! { etcd_healthy && apiserver_ready && kcm_healthy; }; then
-    install
+    install 9>&-
     ensure_pki
-    if ! etcd_healthy; then te_stop_daemon etcd; start_etcd; fi
-    if ! apiserver_ready; then te_stop_daemon kube-apiserver; start_apiserver; fi
-    if ! kcm_healthy; then te_stop_daemon kube-controller-manager; start_kcm; fi
+    if ! etcd_healthy; then te_stop_daemon etcd; start_etcd 9>&-; fi
+    if ! apiserver_ready; then te_stop_daemon kube-apiserver; start_apiserver 9>&-; fi
+    if ! kcm_healthy; then te_stop_daemon kube-controller-manager; start_kcm 9>&-; fi
   fi
   write_kubeconfig "$KUBECONFIG_FILE" admin "$(token admin)"
   te_env kube "KUBECONFIG=$KUBECONFIG_FILE" "K8S_BIN_DIR=$BIN_DIR"

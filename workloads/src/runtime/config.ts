@@ -25,7 +25,8 @@ export function loadConfig<S extends z.ZodObject>(
       const shown =
         value === undefined ? 'unset' : /PASSWORD|KEY|SECRET|TOKEN/.test(name) ? 'set' : `'${value}'`;
       const item = typeof issue.path[1] === 'number' ? `item ${issue.path[1] + 1}: ` : '';
-      const reason = value === undefined ? 'required' : issue.message;
+      // A custom (cross-variable) rule may name a variable left at its default.
+      const reason = value === undefined && issue.code !== 'custom' ? 'required' : issue.message;
       return `${name} (${shown}): ${item}${reason}`;
     }),
   );

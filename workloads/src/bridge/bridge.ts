@@ -1,0 +1,203 @@
+// The bridge: JetStream → databases, the only writer of both. Two durable pull consumers
+// shared by all replicas: MARKET_TICKS → PostgreSQL market_ticks, MARKET_BARS → ClickHouse
+// aggregates. Wires the workers, the monitor (consumer lag, database probes), retention on
+// plain PostgreSQL, and an orderly stop.
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { Registry } from 'prom-client';
+import { createClickHouse } from '../db/clickhouse.js';
+import { createPgPool } from '../db/postgres.js';
+import { connectNats } from '../nats/connection.js';
+import { ensureStreams } from '../nats/streams.js';
+import type { Logger } from '../runtime/logger.js';
+import type { ReadinessCheck } from '../runtime/ops-server.js';
+import { Batch } from './batch.js';
+import type { BridgeConfig } from './config.js';
+import { BRIDGE_CONSUMERS, ensureConsumer, type ConsumerSettings } from './consumers.js';
+import { DatabaseHealth } from './health.js';
+import { createBridgeMetrics } from './metrics.js';
+import { deleteExpiredTicks } from './retention.js';
+import type { StreamKind } from './route.js';
+import { barRow, tickRow, type BarRow, type TickRow } from './rows.js';
+import { StreamWorker, type Held } from './stream-worker.js';
+import { barWriter, tickWriter } from './writers.js';
+
+export interface Bridge {
+  /** Stops pulling, writes and acks what is held, closes every connection. */
+  stop(): Promise<void>;
+  /** Settles when the bridge has stopped (rejects if a worker failed unexpectedly). */
+  done: Promise<void>;
+  readiness: ReadinessCheck[];
+}
+
+const MONITOR_INTERVAL_MS = 5_000;
+
+export async function startBridge(config: BridgeConfig, log: Logger, registry: Registry): Promise<Bridge> {
+  const metrics = createBridgeMetrics(registry);
+  const nats = await connectNats(config.NATS_URL, 'market-pipeline-bridge', log);
+  const jsm = await jetstreamManager(nats.nc);
+  await ensureStreams(jsm, {
+    maxAgeMs: config.NATS_STREAM_MAX_AGE_SECONDS * 1000,
+    duplicateWindowMs: config.NATS_DUPLICATE_WINDOW_SECONDS * 1000,
+  });
+  const settings: Record<StreamKind, ConsumerSettings> = {
+    ticks: { ackWaitMs: config.BRIDGE_ACK_WAIT, heldPerReplica: config.LIVE_BATCH_SIZE },
+    bars: {
+      ackWaitMs: config.BRIDGE_ACK_WAIT,
+      heldPerReplica: config.LIVE_BATCH_SIZE + config.HISTORICAL_BATCH_SIZE,
+    },
+  };
+  for (const kind of ['ticks', 'bars'] as const) await ensureConsumer(jsm, kind, settings[kind]);
+  const js = jetstream(nats.nc);
+
+  const pool = createPgPool(config, 'market-pipeline-bridge');
+  const ch = createClickHouse(config, 'market-pipeline-bridge');
+  const pgHealth = new DatabaseHealth('postgres', metrics.databaseUp, log);
+  const chHealth = new DatabaseHealth('clickhouse', metrics.databaseUp, log);
+
+  const getConsumer = (kind: StreamKind) => async () => {
+    await ensureConsumer(jsm, kind, settings[kind]); // recreates it if it was deleted
+    return js.consumers.get(BRIDGE_CONSUMERS[kind].stream, BRIDGE_CONSUMERS[kind].durable);
+  };
+  const common = { js, metrics, log, keepAliveMs: Math.floor(config.BRIDGE_ACK_WAIT / 3) };
+  const ticks = new StreamWorker<TickRow>({
+    ...common,
+    kind: 'ticks',
+    consumerName: BRIDGE_CONSUMERS.ticks.durable,
+    getConsumer: getConsumer('ticks'),
+    lanes: { live: new Batch<Held<TickRow>>('ticks', config.LIVE_BATCH_SIZE, config.LIVE_BATCH_TIMEOUT) },
+    toRow: (r) => (r.kind === 'tick' ? tickRow(r.tick, config.TENANT_ID) : unexpected(r.kind)),
+    writer: tickWriter(pool),
+    health: pgHealth,
+  });
+  const bars = new StreamWorker<BarRow>({
+    ...common,
+    kind: 'bars',
+    consumerName: BRIDGE_CONSUMERS.bars.durable,
+    getConsumer: getConsumer('bars'),
+    lanes: {
+      live: new Batch<Held<BarRow>>('bars_live', config.LIVE_BATCH_SIZE, config.LIVE_BATCH_TIMEOUT),
+      historical: new Batch<Held<BarRow>>(
+        'bars_historical',
+        config.HISTORICAL_BATCH_SIZE,
+        config.HISTORICAL_BATCH_TIMEOUT,
+      ),
+    },
+    toRow: (r) => (r.kind === 'bar' ? barRow(r.bar, config.TENANT_ID) : unexpected(r.kind)),
+    writer: barWriter(ch),
+    health: chHealth,
+  });
+  const workers = [ticks, bars];
+  const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+
+  const monitor = new Monitor(jsm, pool, ch, pgHealth, chHealth, metrics, log);
+  const monitorTimer = setInterval(() => void monitor.poll(), MONITOR_INTERVAL_MS);
+  void monitor.poll();
+
+  const stopRetention = new AbortController();
+  let retentionRun: Promise<unknown> = Promise.resolve();
+  const runRetention = () => {
+    retentionRun = deleteExpiredTicks(
+      pool,
+      {
+        tenantId: config.TENANT_ID,
+        retentionDays: config.TIMESCALEDB_RETENTION_DAYS,
+        signal: stopRetention.signal,
+      },
+      log,
+    ).then(
+      (outcome) => outcome.ran && metrics.retentionDeleted.inc(outcome.deleted),
+      (error: Error) => log.warn({ err: error.message }, 'retention run failed; next run will retry'),
+    );
+  };
+  runRetention();
+  const retentionTimer = setInterval(() => {
+    // One run at a time: a slow delete never overlaps the next one.
+    void retentionRun.then(() => !stopRetention.signal.aborted && runRetention());
+  }, config.BRIDGE_RETENTION_INTERVAL);
+
+  log.info(
+    {
+      tenant: config.TENANT_ID,
+      live: { size: config.LIVE_BATCH_SIZE, timeoutMs: config.LIVE_BATCH_TIMEOUT },
+      historical: { size: config.HISTORICAL_BATCH_SIZE, timeoutMs: config.HISTORICAL_BATCH_TIMEOUT },
+      ackWaitMs: config.BRIDGE_ACK_WAIT,
+    },
+    'bridge started',
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      for (const w of workers) w.stop();
+      stopRetention.abort();
+      clearInterval(retentionTimer);
+      await done.catch(() => undefined);
+      clearInterval(monitorTimer);
+      await retentionRun;
+      await monitor.idle();
+      // drain() delivers the acks still buffered before closing.
+      await nats.nc.drain().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+      await ch.close().catch(() => undefined);
+      log.info('bridge stopped: in-flight batches written and acked');
+    })());
+
+  return {
+    stop,
+    done,
+    readiness: [
+      { name: 'nats', check: nats.notReady },
+      { name: 'postgres', check: () => pgHealth.notReady() },
+      { name: 'clickhouse', check: () => chHealth.notReady() },
+    ],
+  };
+}
+
+function unexpected(kind: string): never {
+  throw new Error(`routing produced a ${kind} on the wrong stream`);
+}
+
+/** Consumer lag and database probes, every few seconds (one poll at a time). */
+class Monitor {
+  private running: Promise<void> = Promise.resolve();
+  private busy = false;
+
+  constructor(
+    private readonly jsm: JetStreamManager,
+    private readonly pool: ReturnType<typeof createPgPool>,
+    private readonly ch: ReturnType<typeof createClickHouse>,
+    private readonly pgHealth: DatabaseHealth,
+    private readonly chHealth: DatabaseHealth,
+    private readonly metrics: ReturnType<typeof createBridgeMetrics>,
+    private readonly log: Logger,
+  ) {}
+
+  poll(): Promise<void> {
+    if (this.busy) return this.running;
+    this.busy = true;
+    this.running = this.pollOnce().finally(() => (this.busy = false));
+    return this.running;
+  }
+
+  idle(): Promise<void> {
+    return this.running;
+  }
+
+  private async pollOnce(): Promise<void> {
+    await Promise.all([
+      ...Object.values(BRIDGE_CONSUMERS).map(async (c) => {
+        try {
+          const info = await this.jsm.consumers.info(c.stream, c.durable);
+          this.metrics.consumerLag.set({ consumer: c.durable }, info.num_pending + info.num_ack_pending);
+        } catch (error) {
+          this.log.debug({ consumer: c.durable, err: (error as Error).message }, 'consumer info failed');
+        }
+      }),
+      this.pool.query('SELECT 1').then(
+        () => this.pgHealth.up(),
+        (error: unknown) => this.pgHealth.down(error),
+      ),
+      this.ch.ping().then((ping) => (ping.success ? this.chHealth.up() : this.chHealth.down(ping.error))),
+    ]);
+  }
+}

@@ -1,0 +1,66 @@
+import { describe, expect, it } from '@jest/globals';
+import { encode, makeBar, makeTick } from '../../../test/support/market-messages.js';
+import { routeMessage } from './route.js';
+
+describe('routing and validating bridge messages', () => {
+  it('routes ticks to the live lane and bars by source', () => {
+    expect(routeMessage('ticks', 'ticks.EURUSD', encode(makeTick()))).toMatchObject({
+      ok: true,
+      kind: 'tick',
+      lane: 'live',
+    });
+    expect(routeMessage('bars', 'bars.EURUSD.5m', encode(makeBar()))).toMatchObject({
+      ok: true,
+      kind: 'bar',
+      lane: 'live',
+    });
+    const historical = makeBar({ source: 'polygon_historical', timeframe: '1h' });
+    expect(routeMessage('bars', 'bars.EURUSD.1h', encode(historical))).toMatchObject({
+      ok: true,
+      lane: 'historical',
+    });
+  });
+
+  it('names the dead-letter reason of every kind of bad message', () => {
+    const cases: [Parameters<typeof routeMessage>, string, RegExp][] = [
+      [['ticks', 'ticks.EURUSD', new TextEncoder().encode('{"symbol": "EUR/USD",')], 'invalid_json', /JSON/],
+      [['ticks', 'ticks.EURUSD', encode(null)], 'schema_violation', /\(message\)/],
+      [['ticks', 'ticks.EURUSD', encode({ ...makeTick(), bid: 'x' })], 'schema_violation', /^bid: /],
+      [['ticks', 'ticks.EURUSD', encode({ ...makeTick(), extra: 1 })], 'schema_violation', /extra/],
+      [
+        ['ticks', 'ticks.EURUSD', encode(makeBar())],
+        'wrong_source',
+        /a bar \(source live_aggregated\) on ticks.EURUSD/,
+      ],
+      [['bars', 'bars.EURUSD.5m', encode(makeTick())], 'wrong_source', /a tick/],
+      [
+        ['ticks', 'ticks.EURUSD', encode(makeTick({ symbol: 'GBP/USD' }))],
+        'subject_mismatch',
+        /ticks.EURUSD carries GBP\/USD/,
+      ],
+      [['ticks', 'ticks.EURUSD.x', encode(makeTick())], 'subject_mismatch', /expected ticks.EURUSD/],
+      [
+        ['bars', 'bars.EURUSD.5m', encode(makeBar({ timeframe: '15m' }))],
+        'subject_mismatch',
+        /carries EUR\/USD 15m/,
+      ],
+      [['bars', 'bars.GBPUSD.5m', encode(makeBar())], 'subject_mismatch', /expected bars.EURUSD.5m/],
+      [
+        ['bars', 'bars.EURUSD.2m', encode({ ...makeBar(), timeframe: '2m' })],
+        'unknown_timeframe',
+        /^timeframe: /,
+      ],
+      [['bars', 'bars.EURUSD.5m', encode(makeBar({ low: 2 }))], 'schema_violation', /OHLC out of order/],
+      [
+        ['ticks', 'ticks.EURUSD', encode(makeTick({ timestamp_ms: 9e15 }))],
+        'schema_violation',
+        /after the year 2200/,
+      ],
+    ];
+    for (const [args, reason, detail] of cases) {
+      const routed = routeMessage(...args);
+      expect({ args, routed }).toMatchObject({ routed: { ok: false, reason } });
+      expect(routed.ok === false && routed.detail).toMatch(detail);
+    }
+  });
+});

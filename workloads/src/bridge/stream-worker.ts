@@ -1,0 +1,277 @@
+// One consumer's loop: pull messages, route each (bad ones to the DLQ at once), collect
+// the good ones in batches by lane, and write a batch when it is full or old enough. A
+// batch's messages are acked only after its write committed.
+//
+// Backpressure: the loop does not pull while a batch is being written, so during a
+// database outage it holds at most one set of batches (bounded memory) and retries the
+// write with capped backoff, calling working() on every held message so the server does
+// not redeliver them to another replica meanwhile. When the database returns, the held
+// batch commits and pulling resumes: nothing is dropped, and the unique key (ticks) or the
+// version (bars) makes any redelivery that does happen harmless.
+import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import { Backoff, sleep } from '../runtime/backoff.js';
+import type { Logger } from '../runtime/logger.js';
+import { publishDeadLetter } from '../nats/dead-letter.js';
+import type { Batch } from './batch.js';
+import type { DatabaseHealth } from './health.js';
+import type { BridgeMetrics } from './metrics.js';
+import { routeMessage, type DeadLetterReason, type Lane, type Routed, type StreamKind } from './route.js';
+import type { BatchWriter } from './writers.js';
+
+export interface Held<R> {
+  msg: JsMsg;
+  row: R;
+}
+
+type RoutedOk = Extract<Routed, { ok: true }>;
+
+export interface StreamWorkerOptions<R> {
+  kind: StreamKind;
+  consumerName: string;
+  /** Re-fetches the consumer handle (after an error it may have been recreated). */
+  getConsumer: () => Promise<Consumer>;
+  js: JetStreamClient;
+  lanes: Partial<Record<Lane, Batch<Held<R>>>>;
+  toRow: (routed: RoutedOk) => R;
+  writer: BatchWriter<R>;
+  health: DatabaseHealth;
+  metrics: BridgeMetrics;
+  log: Logger;
+  /** How often held messages get working() (a third of ack_wait). */
+  keepAliveMs: number;
+  /** Longest a pull waits for messages (a stop waits for it), default 2 s. */
+  maxPullWaitMs?: number;
+  /** After stop(), how long a write to an unavailable database is still retried before giving up. */
+  stopGraceMs?: number;
+}
+
+export class StreamWorker<R> {
+  private stopping = false;
+  private readonly giveUp = new AbortController();
+  /** The batch being written right now (taken out of its lane, not yet acked). */
+  private writing: Held<R>[] = [];
+  private readonly writeBackoff = new Backoff({ initialMs: 250, maxMs: 10_000, jitter: 0.5 });
+  private readonly pullBackoff = new Backoff({ initialMs: 250, maxMs: 5_000, jitter: 0.5 });
+  private consumer: Consumer | undefined;
+  private readonly messageKind: 'tick' | 'bar';
+  /** Settles when the write in progress ends; undefined while none is. */
+  private writingDone: Promise<void> | undefined;
+  private writeFailure: unknown;
+  private dueTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: StreamWorkerOptions<R>) {
+    this.messageKind = o.kind === 'ticks' ? 'tick' : 'bar';
+  }
+
+  /** Runs until stop(); then writes and acks whatever it holds, and resolves. */
+  async run(): Promise<void> {
+    const keepAlive = setInterval(() => this.keepAlive(), this.o.keepAliveMs);
+    try {
+      while (!this.stopping) {
+        // Backpressure: no new pull while a write is in progress (or stuck in an outage).
+        if (this.writingDone) await this.writingDone;
+        this.throwIfWriteFailed();
+        if (!this.stopping) await this.pullOnce();
+      }
+      if (this.writingDone) await this.writingDone;
+      this.throwIfWriteFailed();
+      clearTimeout(this.dueTimer);
+      await this.writeBatches(true);
+    } catch (error) {
+      if (!(error instanceof GaveUp)) throw error;
+      // Stopped while the database was down: hand everything back for prompt redelivery.
+      const held = this.held();
+      for (const h of held) h.msg.nak();
+      this.o.log.warn(
+        { consumer: this.o.consumerName, messages: held.length },
+        'stopped with unwritten batches; nak-ed them',
+      );
+    } finally {
+      clearInterval(keepAlive);
+      clearTimeout(this.dueTimer);
+    }
+  }
+
+  /** Stops pulling; run() then flushes what it holds and returns. */
+  stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    setTimeout(() => this.giveUp.abort(), this.o.stopGraceMs ?? 10_000).unref();
+  }
+
+  private lanes(): [Lane, Batch<Held<R>>][] {
+    return Object.entries(this.o.lanes) as [Lane, Batch<Held<R>>][];
+  }
+
+  private held(): Held<R>[] {
+    return [...this.writing, ...this.lanes().flatMap(([, b]) => b.peek())];
+  }
+
+  /**
+   * One pull of up to the room left in the batches. Writing is not tied to the pull: a
+   * batch is written as soon as it is full or due (writeDueSoon), while the pull goes on
+   * (the server ends a pull only when it is full or expires, at least 1 s later).
+   */
+  private async pullOnce(): Promise<void> {
+    const room = Math.min(...this.lanes().map(([, b]) => b.room));
+    // A full batch is always being written (or waiting for the write before it); never ask
+    // for 0 messages, which the client would read as "its default".
+    if (room === 0) return void (await (this.writingDone ?? sleep(10)));
+    try {
+      this.consumer ??= await this.o.getConsumer();
+      const messages = await this.consumer.fetch({
+        max_messages: room,
+        expires: this.o.maxPullWaitMs ?? 2_000,
+      });
+      for await (const msg of messages) await this.receive(msg);
+      this.pullBackoff.reset();
+    } catch (error) {
+      this.o.metrics.pullErrors.inc({ consumer: this.o.consumerName });
+      this.consumer = undefined;
+      const delay = this.pullBackoff.next();
+      this.o.log.warn(
+        { consumer: this.o.consumerName, err: (error as Error).message, retryInMs: delay },
+        'pull failed',
+      );
+      await sleep(delay);
+    }
+  }
+
+  /** Starts writing the due batches unless a write is in progress; else arms the timer for the next due one. */
+  private writeDueSoon(): void {
+    if (this.writingDone) return; // re-checked when that write ends
+    clearTimeout(this.dueTimer);
+    if (this.lanes().some(([, b]) => b.isDue())) {
+      this.writingDone = this.writeBatches(false)
+        .catch((error: unknown) => void (this.writeFailure = error))
+        .finally(() => {
+          this.writingDone = undefined;
+          if (!this.writeFailure) this.writeDueSoon();
+        });
+      return;
+    }
+    const dues = this.lanes().flatMap(([, b]) => b.dueAt() ?? []);
+    if (dues.length > 0)
+      this.dueTimer = setTimeout(() => this.writeDueSoon(), Math.max(0, Math.min(...dues) - Date.now()));
+  }
+
+  private throwIfWriteFailed(): void {
+    if (this.writeFailure) throw this.writeFailure;
+  }
+
+  private async receive(msg: JsMsg): Promise<void> {
+    this.o.metrics.received.inc({ kind: this.messageKind });
+    const routed = routeMessage(this.o.kind, msg.subject, msg.data);
+    if (!routed.ok) return this.deadLetter(msg, routed.reason, routed.detail);
+    const lane = this.o.lanes[routed.lane];
+    if (!lane) return this.deadLetter(msg, 'wrong_source', `no ${routed.lane} lane on ${this.o.kind}`);
+    let row: R;
+    try {
+      row = this.o.toRow(routed);
+    } catch (error) {
+      // Whatever makes a valid message unmappable must not stall the pull: dead-letter it.
+      return this.deadLetter(msg, 'schema_violation', (error as Error).message);
+    }
+    const wasEmpty = lane.size === 0;
+    lane.add({ msg, row });
+    if (wasEmpty || lane.isDue()) this.writeDueSoon();
+  }
+
+  private async deadLetter(msg: JsMsg, reason: DeadLetterReason, detail: string): Promise<void> {
+    try {
+      await publishDeadLetter(this.o.js, {
+        subject: msg.subject,
+        data: msg.data,
+        reason: `${reason}: ${detail}`,
+        // The stream sequence identifies a message without an id across redeliveries.
+        messageId: msg.headers?.get('Nats-Msg-Id') || `${msg.info.stream}:${msg.seq}`,
+        service: 'bridge',
+      });
+    } catch (error) {
+      // Not acked: the server redelivers it after ack_wait and it is routed again.
+      this.o.metrics.deadLetterFailures.inc();
+      this.o.log.error(
+        { subject: msg.subject, reason, err: (error as Error).message },
+        'dead letter not published',
+      );
+      return;
+    }
+    // No reason text: "+TERM <reason>" is not understood before nats-server 2.10.4 (the
+    // message would stay pending); the reason travels with the dead letter instead.
+    msg.term();
+    this.o.metrics.deadLetters.inc({ kind: this.messageKind, reason });
+    this.o.log.warn({ subject: msg.subject, seq: msg.seq, reason, detail }, 'message sent to the DLQ');
+  }
+
+  private async writeBatches(all: boolean): Promise<void> {
+    for (const [lane, batch] of this.lanes()) {
+      if (all ? batch.size > 0 : batch.isDue()) await this.writeBatch(lane, batch);
+    }
+  }
+
+  private async writeBatch(lane: Lane, batch: Batch<Held<R>>): Promise<void> {
+    this.writing = batch.take();
+    this.o.metrics.batchSize.observe({ lane: batch.name }, this.writing.length);
+    const rejected = await this.writeIsolating(this.writing);
+    const kind = this.messageKind;
+    let written = 0;
+    for (const h of this.writing) {
+      if (rejected.has(h)) continue;
+      h.msg.ack();
+      written++;
+    }
+    this.o.metrics.written.inc({ kind }, written);
+    this.o.metrics.acked.inc({ kind }, written);
+    this.writing = [];
+    for (const [h, error] of rejected) {
+      await this.deadLetter(h.msg, 'rejected_by_database', (error as Error).message);
+    }
+    this.o.log.debug({ lane, rows: written, rejected: rejected.size }, 'batch written');
+  }
+
+  /**
+   * Writes the batch, retrying while the database is unavailable. A batch the database
+   * refuses for its data is split in halves until the refused rows are isolated; those are
+   * returned (for the DLQ) and every other row is written.
+   */
+  private async writeIsolating(items: Held<R>[]): Promise<Map<Held<R>, unknown>> {
+    const { writer, metrics, health } = this.o;
+    for (;;) {
+      const stopTimer = metrics.writeSeconds.startTimer({ database: writer.database });
+      try {
+        const stored = await writer.write(items.map((h) => h.row));
+        stopTimer();
+        if (stored !== undefined && this.o.kind === 'ticks') metrics.duplicates.inc(items.length - stored);
+        health.up();
+        this.writeBackoff.reset();
+        return new Map();
+      } catch (error) {
+        if (writer.isDataError(error)) {
+          metrics.writeFailures.inc({ database: writer.database, cause: 'data' });
+          if (items.length === 1) return new Map([[items[0]!, error]]);
+          const half = Math.ceil(items.length / 2);
+          const left = await this.writeIsolating(items.slice(0, half));
+          const right = await this.writeIsolating(items.slice(half));
+          return new Map([...left, ...right]);
+        }
+        metrics.writeFailures.inc({ database: writer.database, cause: 'unavailable' });
+        health.down(error);
+        if (this.giveUp.signal.aborted) throw new GaveUp();
+        const delay = this.writeBackoff.next();
+        this.o.log.warn(
+          { database: writer.database, rows: items.length, err: (error as Error).message, retryInMs: delay },
+          'write failed; holding the batch (not acked) and retrying',
+        );
+        await sleep(delay, this.giveUp.signal);
+        metrics.writeRetries.inc({ database: writer.database });
+      }
+    }
+  }
+
+  /** Tells the server we are still working on every held message (no redelivery meanwhile). */
+  private keepAlive(): void {
+    for (const h of this.held()) h.msg.working();
+  }
+}
+
+class GaveUp extends Error {}
