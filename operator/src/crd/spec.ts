@@ -6,6 +6,13 @@
 // same rules are mirrored as zod refinements only where the operator relies on them itself.
 // Bounds (maxItems, maxLength) on lists and strings also keep CEL's cost estimate in budget.
 import { z } from 'zod';
+import {
+  aggregatorEnv,
+  bridgeEnv,
+  natsEnv,
+  retentionEnv,
+  timescaleEnv,
+} from '../../../workloads/src/contracts/env.js';
 import { SYMBOL_PATTERN } from '../../../workloads/src/contracts/symbols.js';
 import { TIMEFRAMES } from '../../../workloads/src/contracts/timeframes.js';
 
@@ -24,6 +31,17 @@ export interface CelRule {
 }
 
 const cel = (...rules: CelRule[]) => ({ 'x-kubernetes-validations': rules });
+
+/**
+ * A workload's own default for a variable (what it uses when the variable is unset), so the
+ * spec's defaults are the workloads' defaults and cannot drift from them.
+ */
+function workloadDefault(schema: z.ZodObject, name: string): number {
+  const value = (schema.shape[name] as z.ZodType).parse(undefined);
+  if (typeof value !== 'number') throw new Error(`${name} has no numeric default`);
+  return value;
+}
+const seconds = (ms: number) => ms / 1000;
 
 // Reusable field types. Each carries the bounds the API server checks.
 const symbol = z
@@ -86,9 +104,9 @@ function urlWith(schemes: string[], description: string) {
     .describe(description);
 }
 
-const batching = (timeoutSeconds: number) =>
+const batching = (batchSize: number, timeoutSeconds: number) =>
   z.object({
-    batchSize: z.int().min(1).max(100_000).default(1000).describe('Rows per database write.'),
+    batchSize: z.int().min(1).max(100_000).default(batchSize).describe('Rows per database write.'),
     batchTimeoutSeconds: z
       .number()
       .min(0.01)
@@ -141,13 +159,13 @@ const nats = z.object({
     .int()
     .min(60)
     .max(365 * 24 * 3600)
-    .default(7 * 24 * 3600)
+    .default(workloadDefault(natsEnv, 'NATS_STREAM_MAX_AGE_SECONDS'))
     .describe('How long JetStream keeps messages.'),
   duplicateWindowSeconds: z
     .int()
     .min(1)
     .max(24 * 3600)
-    .default(120)
+    .default(workloadDefault(natsEnv, 'NATS_DUPLICATE_WINDOW_SECONDS'))
     .describe('JetStream duplicate-detection window.'),
 });
 
@@ -194,13 +212,23 @@ const timescaledb = z
       .describe('Database name.'),
     user: z.string().min(1).max(63).default('suho_service'),
     passwordSecretRef: secretKeyRef.describe('Secret key holding the password of the user.'),
-    poolSize: z.int().min(1).max(100).default(4).describe('Connections per process.'),
-    retentionDays: z.int().min(1).max(36_500).default(90).describe('Ticks older than this are dropped.'),
+    poolSize: z
+      .int()
+      .min(1)
+      .max(100)
+      .default(workloadDefault(timescaleEnv, 'TIMESCALEDB_POOL_SIZE'))
+      .describe('Connections per process.'),
+    retentionDays: z
+      .int()
+      .min(1)
+      .max(36_500)
+      .default(workloadDefault(retentionEnv, 'TIMESCALEDB_RETENTION_DAYS'))
+      .describe('Ticks older than this are dropped.'),
     compressAfterDays: z
       .int()
       .min(1)
       .max(36_500)
-      .default(7)
+      .default(workloadDefault(retentionEnv, 'TIMESCALEDB_COMPRESS_AFTER_DAYS'))
       .describe('Chunks older than this are compressed (TimescaleDB only).'),
   })
   .meta(
@@ -231,13 +259,28 @@ const clickhouse = z.object({
   passwordSecretRef: secretKeyRef
     .optional()
     .describe('Secret key holding the password; unset for a user without one.'),
-  retentionDays: z.int().min(1).max(36_500).default(3650).describe('TTL of the aggregates.'),
+  retentionDays: z
+    .int()
+    .min(1)
+    .max(36_500)
+    .default(workloadDefault(retentionEnv, 'CLICKHOUSE_RETENTION_DAYS'))
+    .describe('TTL of the aggregates.'),
 });
 
 const bridge = z.object({
   replicas: z.int().min(1).max(20).default(1).describe('Bridge replicas (they share durable consumers).'),
-  live: batching(5).prefault({}).describe('Batching of live ticks and bars.'),
-  historical: batching(10).prefault({}).describe('Batching of historical (backfilled) bars.'),
+  live: batching(
+    workloadDefault(bridgeEnv, 'LIVE_BATCH_SIZE'),
+    seconds(workloadDefault(bridgeEnv, 'LIVE_BATCH_TIMEOUT')),
+  )
+    .prefault({})
+    .describe('Batching of live ticks and bars.'),
+  historical: batching(
+    workloadDefault(bridgeEnv, 'HISTORICAL_BATCH_SIZE'),
+    seconds(workloadDefault(bridgeEnv, 'HISTORICAL_BATCH_TIMEOUT')),
+  )
+    .prefault({})
+    .describe('Batching of historical (backfilled) bars.'),
   resources: resources.optional(),
 });
 
@@ -314,7 +357,17 @@ export const specSchema = z
     clickhouse,
     bridge: bridge.prefault({}),
     collector: component.prefault({}).describe('The collector (always exactly one replica).'),
-    aggregator: component.prefault({}).describe('The aggregator runs (one CronJob per timeframe).'),
+    aggregator: component
+      .extend({
+        lookbackBars: z
+          .int()
+          .min(0)
+          .max(1000)
+          .default(workloadDefault(aggregatorEnv, 'AGGREGATE_LOOKBACK_BARS'))
+          .describe('Closed bars before the last one that each run builds again (late ticks).'),
+      })
+      .prefault({})
+      .describe('The aggregator runs (one CronJob per timeframe).'),
     migrate: component.prefault({}).describe('The schema migration Job.'),
     backfill: backfill.prefault({}),
     image: image.prefault({}),

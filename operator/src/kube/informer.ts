@@ -1,16 +1,17 @@
 // A self-healing informer: client-node's ListWatch (list, then watch from the list's
-// resourceVersion, relist on 410 Gone, reconnect after its 30 s inactivity timeout) plus
-// what it lacks for a long-running controller:
+// resourceVersion, relist on 410 Gone) on a BoundedWatch (never silently stuck), plus what
+// it lacks for a long-running controller:
 // - ListWatch *stops for good* on any other error (a failed list, a 403, a 500 on connect);
 //   here it is restarted with capped exponential backoff, forever, until stop();
 // - one ListWatch per watched namespace (WATCH_NAMESPACE may list several) behind one cache;
 // - a `synced` flag and promise, so that workers start only after the first full list
 //   (reconciling from a half-filled cache would prune objects that exist).
-import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { ListWatch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../../../workloads/src/runtime/logger.js';
 import { Backoff, sleep } from '../../../workloads/src/runtime/backoff.js';
 import type { KubeClient } from './client.js';
 import { resourcePath, type KubeList, type KubeObject, type Kind } from './resources.js';
+import { BoundedWatch } from './watch.js';
 
 export interface InformerOptions {
   kind: Kind;
@@ -45,7 +46,7 @@ export class Informer<T extends KubeObject> {
     for (const namespace of namespaces) {
       const lw = new ListWatch<KubernetesObject>(
         resourcePath(options.kind, namespace),
-        new Watch(kubeConfig),
+        new BoundedWatch(kubeConfig),
         async () => (await this.listOnce(namespace)) as never,
         false,
         options.labelSelector,

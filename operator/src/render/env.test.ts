@@ -1,6 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../../../workloads/src/runtime/config.js';
-import { clickhouseEnv, kafkaEnv, marketEnv, natsEnv, opsEnv } from '../../../workloads/src/contracts/env.js';
+import {
+  aggregatorEnv,
+  bridgeEnv,
+  clickhouseEnv,
+  kafkaEnv,
+  marketEnv,
+  migrateEnv,
+  natsEnv,
+  opsEnv,
+  retentionEnv,
+  timescaleEnv,
+} from '../../../workloads/src/contracts/env.js';
 import { makePipeline, polygonSource } from '../../test/support/pipelines.js';
 import { clickhouseParts, configData } from './env.js';
 import { mergeResources, parseQuantity } from './pod.js';
@@ -40,8 +51,10 @@ describe('workload environment rendered from the spec', () => {
       CLICKHOUSE_RETENTION_DAYS: '3650',
       LIVE_BATCH_SIZE: '250',
       LIVE_BATCH_TIMEOUT: '2.5',
-      HISTORICAL_BATCH_SIZE: '1000',
+      HISTORICAL_BATCH_SIZE: '5000',
       HISTORICAL_BATCH_TIMEOUT: '10',
+      BRIDGE_ACK_WAIT: '60',
+      AGGREGATE_LOOKBACK_BARS: '2',
       BACKFILL_WINDOW_DAYS: '730',
       POLYGON_WS_URL: 'wss://socket.massive.com/forex',
       POLYGON_REST_URL: 'https://api.massive.com',
@@ -54,14 +67,38 @@ describe('workload environment rendered from the spec', () => {
       'fx',
       makePipeline({ kafka: { brokers: ['k1:9092'] }, pipSizes: { 'XAU/USD': 0.01 } }).spec,
     );
-    const schema = natsEnv.extend(kafkaEnv.shape).extend(marketEnv.shape).extend(opsEnv.shape);
+    const schema = natsEnv
+      .extend(kafkaEnv.shape)
+      .extend(marketEnv.shape)
+      .extend(opsEnv.shape)
+      .extend(retentionEnv.shape)
+      .extend(migrateEnv.shape)
+      .extend(bridgeEnv.shape)
+      .extend(aggregatorEnv.shape);
     expect(() => loadConfig(schema, data)).not.toThrow();
+    expect(() => loadConfig(timescaleEnv, { ...data, TIMESCALEDB_PASSWORD: 'x' })).not.toThrow();
     expect(loadConfig(clickhouseEnv, { ...data, CLICKHOUSE_PASSWORD: 'x' })).toMatchObject({
       CLICKHOUSE_HOST: 'clickhouse',
       CLICKHOUSE_PORT: 8123,
       CLICKHOUSE_PROTOCOL: 'http',
     });
     expect(loadConfig(marketEnv, data).PIP_SIZES).toEqual({ 'XAU/USD': 0.01 });
+  });
+
+  it('defaults to what the workloads use when a variable is unset (one source of defaults)', () => {
+    const data = configData('fx', makePipeline().spec);
+    const pick = (o: Record<string, unknown>, keys: string[]) =>
+      Object.fromEntries(keys.map((k) => [k, o[k]]));
+    for (const schema of [bridgeEnv, retentionEnv, aggregatorEnv, natsEnv.omit({ NATS_URL: true })]) {
+      const keys = Object.keys(schema.shape);
+      expect(pick(loadConfig(schema, data), keys)).toEqual(pick(loadConfig(schema, {}), keys));
+    }
+  });
+
+  it('lengthens the bridge ack wait to twice the longest batch timeout when needed', () => {
+    const data = configData('fx', makePipeline({ bridge: { historical: { batchTimeoutSeconds: 45 } } }).spec);
+    expect(data.BRIDGE_ACK_WAIT).toBe('90');
+    expect(() => loadConfig(bridgeEnv, data)).not.toThrow();
   });
 
   it('leaves Kafka and pip overrides out when the spec has none', () => {

@@ -3,13 +3,17 @@
 // so a misspelled or renamed variable is a compile error here, not a crash-looping pod.
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
-import type {
-  clickhouseEnv,
-  kafkaEnv,
-  marketEnv,
-  natsEnv,
-  opsEnv,
-  timescaleEnv,
+import {
+  bridgeEnv,
+  type aggregatorEnv,
+  type clickhouseEnv,
+  type kafkaEnv,
+  type marketEnv,
+  type migrateEnv,
+  type natsEnv,
+  type opsEnv,
+  type retentionEnv,
+  type timescaleEnv,
 } from '../../../workloads/src/contracts/env.js';
 import type { MarketPipelineSpec, SecretKeyRef } from '../crd/spec.js';
 import { childName, type Component } from './names.js';
@@ -20,27 +24,24 @@ type ContractEnvName =
   | keyof z.input<typeof timescaleEnv>
   | keyof z.input<typeof clickhouseEnv>
   | keyof z.input<typeof marketEnv>
+  | keyof z.input<typeof retentionEnv>
+  | keyof z.input<typeof migrateEnv>
+  | keyof z.input<typeof bridgeEnv>
+  | keyof z.input<typeof aggregatorEnv>
   | keyof z.input<typeof opsEnv>;
 
 /**
  * Variables the workloads read that are not (yet) in contracts/env.ts: the helpers writing
- * the collector, bridge, aggregator, backfill and simulator add their schemas there. When
- * they land, the lead moves each name into the ContractEnvName union above and deletes it
- * here; a name that then exists in both places is harmless, a name in neither does not compile.
+ * the collector, backfill and simulator add their schemas there. When they land, the lead
+ * adds the schema to the ContractEnvName union above and deletes the names here; a name in
+ * both places is harmless, a name in neither does not compile.
  */
 export const PENDING_ENV_NAMES = [
-  'LIVE_BATCH_SIZE',
-  'LIVE_BATCH_TIMEOUT',
-  'HISTORICAL_BATCH_SIZE',
-  'HISTORICAL_BATCH_TIMEOUT',
   'POLYGON_API_KEY',
   'POLYGON_WS_URL',
   'POLYGON_REST_URL',
   'POLYGON_REST_REQUESTS_PER_MINUTE',
   'BACKFILL_WINDOW_DAYS',
-  'TIMESCALEDB_RETENTION_DAYS',
-  'TIMESCALEDB_COMPRESS_AFTER_DAYS',
-  'CLICKHOUSE_RETENTION_DAYS',
   'SIMULATOR_PORT',
   'SIMULATOR_QUOTES_PER_SECOND',
   'SIMULATOR_SEED',
@@ -109,6 +110,8 @@ export function configData(name: string, spec: MarketPipelineSpec): EnvMap {
     LIVE_BATCH_TIMEOUT: String(spec.bridge.live.batchTimeoutSeconds),
     HISTORICAL_BATCH_SIZE: String(spec.bridge.historical.batchSize),
     HISTORICAL_BATCH_TIMEOUT: String(spec.bridge.historical.batchTimeoutSeconds),
+    BRIDGE_ACK_WAIT: String(bridgeAckWaitSeconds(spec)),
+    AGGREGATE_LOOKBACK_BARS: String(spec.aggregator.lookbackBars),
     BACKFILL_WINDOW_DAYS: String(spec.backfill.windowDays),
   };
   const pips = Object.entries(spec.pipSizes ?? {}).sort(([a], [b]) => a.localeCompare(b));
@@ -175,6 +178,17 @@ export function secretEnv(component: Component, spec: MarketPipelineSpec): Secre
     case 'simulator':
       return [];
   }
+}
+
+/**
+ * The bridge refuses an ack wait shorter than twice its longest batch timeout (a held
+ * message would be redelivered while its batch is still filling): keep its default unless
+ * the spec's timeouts need more.
+ */
+export function bridgeAckWaitSeconds(spec: MarketPipelineSpec): number {
+  const defaultSeconds = (bridgeEnv.shape.BRIDGE_ACK_WAIT.parse(undefined) as number) / 1000;
+  const longest = Math.max(spec.bridge.live.batchTimeoutSeconds, spec.bridge.historical.batchTimeoutSeconds);
+  return Math.max(defaultSeconds, Math.ceil(2 * longest));
 }
 
 /**

@@ -67,8 +67,8 @@ describe('MarketPipeline CRD on a real API server', () => {
       source: { simulator: { quotesPerSecond: 5, port: 8765 } },
       bridge: {
         replicas: 2,
-        live: { batchSize: 1000, batchTimeoutSeconds: 5 },
-        historical: { batchTimeoutSeconds: 10 },
+        live: { batchSize: 1000, batchTimeoutSeconds: 1 },
+        historical: { batchSize: 5000, batchTimeoutSeconds: 10 },
       },
       backfill: { schedule: '15 * * * *', windowDays: 730, suspend: false },
       image: {
