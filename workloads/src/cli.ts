@@ -29,6 +29,12 @@ export const commands: Record<string, Command> = {
     usage: 'market-pipeline dashboard [--once]',
     load: () => import('./commands/dashboard.js'),
   },
+  collector: {
+    summary: 'Polygon forex WebSocket quotes → NATS JetStream ticks (and the Kafka tick archive)',
+    usage:
+      'market-pipeline collector   (configured by POLYGON_*, SYMBOLS, NATS_*, KAFKA_*, COLLECTOR_* variables)',
+    load: () => import('./commands/collector.js'),
+  },
   simulate: {
     summary: 'Polygon.io-compatible forex feed (WebSocket /forex + REST /v2/aggs) for demos and tests',
     usage: 'market-pipeline simulate [--port N] [--rate N] [--replay FILE] [--help]',

@@ -123,3 +123,36 @@ export const opsEnv = z.object({
   METRICS_PORT: env.port().default(9464),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
 });
+
+/**
+ * The collector (Polygon WebSocket → NATS). Reconnect delays and buffer bound are tunable
+ * so that tests can shorten them; the defaults are the production choices.
+ */
+export const collectorEnv = z.object({
+  POLYGON_WS_URL: env.url(['ws', 'wss']).default('wss://socket.massive.com/forex'),
+  POLYGON_API_KEY: env.string(),
+  /**
+   * Ticks held in memory until JetStream confirms them (queued + in flight). A buffered tick
+   * costs about 0.45 KB of heap (its JSON, id and bookkeeping; measured), so 200k ≈ 90 MB:
+   * at the ~10 quotes/s of ten pairs that rides out five hours of NATS outage, at a C.*
+   * rate of ~1k/s about three minutes. Past it the newest ticks are dropped and reported
+   * as a feed gap (see collector/collector.ts).
+   */
+  COLLECTOR_BUFFER_MAX_TICKS: env.positiveInt().default(200_000),
+  /** Publishes awaiting JetStream's confirmation at once. */
+  COLLECTOR_PUBLISH_WINDOW: env.positiveInt().default(1000),
+  /** A publish not confirmed within this time is sent again (same message id). */
+  COLLECTOR_PUBLISH_TIMEOUT_MS: env.positiveInt().default(5000),
+  /** Warn when a subscribed symbol sends nothing for this long while the forex market is open. */
+  COLLECTOR_STALE_AFTER_SECONDS: env.positiveInt().default(300),
+  COLLECTOR_RECONNECT_MIN_MS: env.positiveInt().default(1000),
+  COLLECTOR_RECONNECT_MAX_MS: env.positiveInt().default(30_000),
+  /** First delay after Polygon evicted us for another connection with the same key (max_connections). */
+  COLLECTOR_EVICTED_RECONNECT_MS: env.positiveInt().default(60_000),
+  /** Time allowed from socket open to auth_success. */
+  COLLECTOR_AUTH_TIMEOUT_MS: env.positiveInt().default(10_000),
+  /** On SIGTERM, how long to keep publishing buffered ticks before giving up on them. */
+  COLLECTOR_SHUTDOWN_FLUSH_MS: env.positiveInt().default(10_000),
+  /** Ticks per Kafka send of the archive consumer (when KAFKA_BROKERS is set). */
+  COLLECTOR_ARCHIVE_BATCH_SIZE: env.positiveInt().default(1000),
+});

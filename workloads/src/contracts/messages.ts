@@ -64,6 +64,30 @@ export const barSchema = z
 export type Bar = z.infer<typeof barSchema>;
 
 /**
+ * A span of quotes the collector knows it did not publish (events.feed_gap): while its
+ * WebSocket was down ('disconnect') or while its buffer was full ('buffer_overflow').
+ * Times are quote times (Polygon `t`, ms), inclusive at both ends.
+ */
+export const FEED_GAP_KINDS = ['disconnect', 'buffer_overflow'] as const;
+export const feedGapSchema = z
+  .object({
+    kind: z.enum(FEED_GAP_KINDS),
+    symbols: z.array(symbolSchema).min(1),
+    start_ms: epochMs,
+    end_ms: epochMs,
+    /** When the collector closed the span (ISO-8601 UTC). */
+    detected_at: isoUtc,
+  })
+  .strict()
+  .refine((g) => g.end_ms >= g.start_ms, { message: 'end_ms must not be before start_ms', path: ['end_ms'] });
+export type FeedGap = z.infer<typeof feedGapSchema>;
+
+/** Id of a gap: the same span reported twice (a re-published event) gets the same id. */
+export function feedGapMessageId(g: Pick<FeedGap, 'kind' | 'symbols' | 'start_ms' | 'end_ms'>): string {
+  return `g:${g.kind}:${g.start_ms}:${g.end_ms}:${[...g.symbols].sort().map(subjectToken).join(',')}`;
+}
+
+/**
  * Id of a tick: the quote's identity. A replayed or re-published quote gets the same id
  * (JetStream drops it within the duplicate window, the database's unique key after that);
  * two different quotes in the same millisecond get different ids.

@@ -1,0 +1,123 @@
+// The tick archive on its own: ticks already in JetStream (a private nats-server) reach the
+// shared Kafka test broker exactly once, keyed by symbol, with the message-id header, and a
+// restart of the archiver neither repeats nor skips any.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { Admin } from '@platformatic/kafka';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { kafkaBrokers, probeKafka, readRecords, topicSize } from '../../../test/support/kafka.js';
+import { startPrivateNats, type PrivateNats } from '../../../test/support/private-nats.js';
+import { uniqueSuffix } from '../../../test/support/servers.js';
+import { tickMessageId, type Tick } from '../contracts/messages.js';
+import { STREAMS, tickSubject } from '../contracts/subjects.js';
+import { connectNats, type NatsHandle } from '../nats/connection.js';
+import { publishConfirmed } from '../nats/publish.js';
+import { DEFAULT_STREAM_SETTINGS, ensureStreams } from '../nats/streams.js';
+import { loadConfig } from '../runtime/config.js';
+import type { Companion } from './collector.js';
+import { collectorConfigSchema } from './config.js';
+import { ARCHIVE_CONSUMER, startTickArchiver } from './tick-archiver.js';
+
+const log = pino({ level: 'silent' });
+
+function tick(i: number): Tick {
+  const symbol = i % 2 ? 'EUR/USD' : 'USD/JPY';
+  const bid = symbol === 'EUR/USD' ? 1.08 + i / 1e5 : 151 + i / 1e3;
+  return {
+    symbol,
+    bid,
+    ask: bid + 0.0002,
+    mid: bid + 0.0001,
+    spread: 2,
+    timestamp_ms: 1_714_000_000_000 + i,
+    exchange: 48,
+    source: 'polygon_websocket',
+    event_type: 'quote',
+    ingested_at: '2024-04-25T00:00:00.000Z',
+  };
+}
+
+describe('tick archive (JetStream → Kafka)', () => {
+  const brokers = kafkaBrokers();
+  const topic = `it-tick-archive-${uniqueSuffix()}`;
+  let nats: PrivateNats;
+  let handle: NatsHandle;
+  let jsm: JetStreamManager;
+
+  beforeAll(async () => {
+    await probeKafka(brokers);
+    nats = await startPrivateNats();
+    handle = await connectNats(nats.url, 'archiver-it', log);
+    jsm = await jetstreamManager(handle.nc);
+    await ensureStreams(jsm, DEFAULT_STREAM_SETTINGS);
+  }, 60_000);
+
+  afterAll(async () => {
+    await handle?.nc.close();
+    await nats?.close();
+    const admin = new Admin({ clientId: 'it-cleanup', bootstrapBrokers: brokers });
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.close();
+  });
+
+  async function publishTicks(from: number, to: number) {
+    const ticks = Array.from({ length: to - from }, (_, k) => tick(from + k));
+    await publishConfirmed(
+      jetstream(handle.nc),
+      ticks.map((t) => ({
+        subject: tickSubject(t.symbol),
+        data: JSON.stringify(t),
+        msgId: tickMessageId(t),
+      })),
+    );
+    return ticks;
+  }
+
+  function start(): Promise<Companion> {
+    const config = loadConfig(collectorConfigSchema, {
+      NATS_URL: nats.url,
+      SYMBOLS: 'EUR/USD,USD/JPY',
+      POLYGON_API_KEY: 'unused',
+      KAFKA_BROKERS: brokers.join(','),
+      KAFKA_TICK_TOPIC: topic,
+      COLLECTOR_ARCHIVE_BATCH_SIZE: '100',
+    });
+    return startTickArchiver({ config, nats: handle, log, registry: new Registry() });
+  }
+
+  it('archives every tick once, keyed by symbol, and resumes after a restart without repeats', async () => {
+    const first = await publishTicks(0, 450);
+    // Not a tick: archived never, and it does not hold up the ticks behind it.
+    await jetstream(handle.nc).publish('ticks.EURUSD', '{"symbol":"EUR/USD","bid":-1}');
+    const later = await publishTicks(450, 500);
+
+    let archiver = await start();
+    const records = await readRecords(brokers, topic, 500);
+    await archiver.stop();
+
+    const expected = [...first, ...later];
+    const byId = new Map(records.map((r) => [r.headers['message-id'], r]));
+    expect(byId.size).toBe(500);
+    for (const t of expected) {
+      const r = byId.get(tickMessageId(t))!;
+      expect(r).toBeDefined();
+      expect(r.key).toBe(t.symbol.replace('/', ''));
+      expect(JSON.parse(r.value)).toEqual(t);
+    }
+
+    // Restart: only the new ticks are sent.
+    const more = await publishTicks(500, 560);
+    archiver = await start();
+    const all = await readRecords(brokers, topic, 560);
+    await archiver.stop();
+    expect(new Set(all.map((r) => r.headers['message-id']))).toEqual(
+      new Set([...expected, ...more].map(tickMessageId)),
+    );
+    expect(await topicSize(brokers, topic)).toBe(560);
+
+    const info = await jsm.consumers.info(STREAMS.ticks.name, ARCHIVE_CONSUMER);
+    expect(info.num_pending).toBe(0);
+    expect(info.num_ack_pending).toBe(0);
+  }, 120_000);
+});

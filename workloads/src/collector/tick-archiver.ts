@@ -1,0 +1,223 @@
+// The Kafka tick archive, fed from JetStream rather than from the WebSocket. The original
+// sent every quote to NATS and Kafka side by side and lost and doubled data between the
+// two paths (seed lesson 4). Here the archive is a durable JetStream consumer
+// (`collector-tick-archive` on MARKET_TICKS) running in the collector process: it reads
+// batches of ticks, sends them to Kafka with the idempotent acks=all producer, and acks
+// the NATS messages only after Kafka confirmed them. A Kafka outage therefore never slows
+// the live path and loses nothing: the backlog waits in JetStream.
+//
+// Repeats: within one process a redelivered message that was already sent is recognised
+// by its stream sequence and only acked. A crash between Kafka's confirmation and the
+// NATS ack re-sends that batch after the restart; each record carries the tick's id in the
+// `message-id` header, so archive readers can drop the repeat.
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type Consumer,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { Counter, Gauge } from 'prom-client';
+import { tickMessageId, tickSchema } from '../contracts/messages.js';
+import { STREAMS, tickKafkaKey } from '../contracts/subjects.js';
+import { ArchiveProducer, type ArchiveRecord } from '../kafka/archive-producer.js';
+import { Backoff, sleep } from '../runtime/backoff.js';
+import { LogThrottle } from '../runtime/log-throttle.js';
+import type { Companion, CompanionContext } from './collector.js';
+
+export const ARCHIVE_CONSUMER = 'collector-tick-archive';
+
+/** Time JetStream waits for an ack before redelivering; kept alive while Kafka retries. */
+const ACK_WAIT_MS = 30_000;
+
+export async function startTickArchiver(options: CompanionContext): Promise<Companion> {
+  const archiver = new TickArchiver(options);
+  archiver.start();
+  return archiver;
+}
+
+class TickArchiver implements Companion {
+  private readonly producer: ArchiveProducer;
+  private readonly topic: string;
+  private readonly batchSize: number;
+  private readonly stopSignal = new AbortController();
+  private readonly backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
+  private readonly throttle: LogThrottle;
+  private readonly metrics;
+  private consumer: Consumer | undefined;
+  private topicReady = false;
+  private lastArchivedSeq = 0;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly options: CompanionContext) {
+    const { config, registry } = options;
+    this.topic = config.KAFKA_TICK_TOPIC;
+    this.batchSize = config.COLLECTOR_ARCHIVE_BATCH_SIZE;
+    this.throttle = new LogThrottle(options.log);
+    this.producer = new ArchiveProducer({
+      brokers: config.KAFKA_BROKERS ?? [],
+      clientId: `${config.KAFKA_CLIENT_ID}-tick-archive`,
+      batchSize: this.batchSize,
+    });
+    const registers = [registry];
+    this.metrics = {
+      archived: new Counter({
+        name: 'market_pipeline_collector_archived_ticks_total',
+        help: 'Ticks confirmed by Kafka in the tick archive topic',
+        registers,
+      }),
+      lag: new Gauge({
+        name: 'market_pipeline_collector_archive_lag_messages',
+        help: 'Ticks in JetStream not yet archived to Kafka (consumer collector-tick-archive)',
+        registers,
+      }),
+      failures: new Counter({
+        name: 'market_pipeline_collector_archive_failures_total',
+        help: 'Failed archive attempts (Kafka or NATS unavailable), retried',
+        registers,
+      }),
+      skipped: new Counter({
+        name: 'market_pipeline_collector_archive_skipped_total',
+        help: 'Messages on ticks.> not archived because they are not valid ticks (the bridge dead-letters them)',
+        registers,
+      }),
+    };
+  }
+
+  start(): void {
+    this.running = this.loop();
+  }
+
+  /** Lets the batch in flight finish (or give up if Kafka is down), then closes the producer. */
+  async stop(): Promise<void> {
+    this.stopSignal.abort();
+    await this.running;
+    await this.producer.close().catch(() => undefined);
+  }
+
+  private async loop(): Promise<void> {
+    const { log } = this.options;
+    log.info({ topic: this.topic, consumer: ARCHIVE_CONSUMER }, 'tick archive to Kafka started');
+    while (!this.stopSignal.signal.aborted) {
+      try {
+        const consumer = await this.ready();
+        const batch = await this.fetch(consumer);
+        if (batch.length > 0) await this.archive(batch);
+        this.backoff.reset();
+      } catch (error) {
+        if (this.stopSignal.signal.aborted) break;
+        this.metrics.failures.inc();
+        this.throttle.write(
+          'warn',
+          'archive_failed',
+          { err: (error as Error).message, topic: this.topic },
+          'tick archive: attempt failed; retrying (ticks wait in JetStream)',
+        );
+        // A consumer lost with the NATS store is created again on the next attempt.
+        if (/consumer not found|stream not found/i.test((error as Error).message)) this.consumer = undefined;
+        await sleep(this.backoff.next(), this.stopSignal.signal);
+      }
+    }
+    log.info({ lastArchivedSeq: this.lastArchivedSeq }, 'tick archive stopped');
+  }
+
+  private async ready(): Promise<Consumer> {
+    if (!this.topicReady) {
+      await this.producer.ensureTopics([this.topic]);
+      this.topicReady = true;
+    }
+    if (!this.consumer) {
+      const nc = this.options.nats.nc;
+      const jsm = await jetstreamManager(nc);
+      const stream = STREAMS.ticks.name;
+      const exists = await jsm.consumers.info(stream, ARCHIVE_CONSUMER).catch(() => undefined);
+      if (!exists) {
+        await jsm.consumers.add(stream, {
+          durable_name: ARCHIVE_CONSUMER,
+          // Explicit acks (not AckAll): a second process on the same consumer could
+          // otherwise ack messages the first has not archived yet.
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.All,
+          filter_subject: STREAMS.ticks.subjects[0],
+          ack_wait: ACK_WAIT_MS * 1_000_000,
+          max_ack_pending: this.batchSize * 4,
+        });
+      }
+      this.consumer = await jetstream(nc).consumers.get(stream, ARCHIVE_CONSUMER);
+    }
+    return this.consumer;
+  }
+
+  private async fetch(consumer: Consumer): Promise<JsMsg[]> {
+    const batch: JsMsg[] = [];
+    const messages = await consumer.fetch({ max_messages: this.batchSize, expires: 1000 });
+    for await (const m of messages) batch.push(m);
+    return batch;
+  }
+
+  private async archive(batch: JsMsg[]): Promise<void> {
+    const records: ArchiveRecord[] = [];
+    for (const m of batch) {
+      if (m.seq <= this.lastArchivedSeq) continue; // redelivered after we sent it: ack only
+      const record = this.toRecord(m);
+      if (record) records.push(record);
+    }
+    if (records.length > 0) await this.sendKeepingBatchAlive(records, batch);
+    this.lastArchivedSeq = Math.max(this.lastArchivedSeq, ...batch.map((m) => m.seq));
+    for (const m of batch.slice(0, -1)) m.ack();
+    // Acks are processed in order on one connection: confirming the last confirms them all.
+    await batch.at(-1)!.ackAck();
+    this.metrics.archived.inc(records.length);
+    this.metrics.lag.set(batch.at(-1)!.info.pending);
+  }
+
+  private toRecord(m: JsMsg): ArchiveRecord | undefined {
+    const value = m.string();
+    let decoded: unknown;
+    try {
+      decoded = JSON.parse(value);
+    } catch {
+      decoded = undefined;
+    }
+    const tick = tickSchema.safeParse(decoded);
+    if (!tick.success) {
+      this.metrics.skipped.inc();
+      this.throttle.write(
+        'warn',
+        'archive_invalid',
+        { subject: m.subject, seq: m.seq, reason: tick.error.issues[0]?.message },
+        'tick archive: skipping a message that is not a valid tick',
+      );
+      return undefined;
+    }
+    return { key: tickKafkaKey(tick.data.symbol), value, messageId: tickMessageId(tick.data) };
+  }
+
+  /** Sends until Kafka confirms, telling JetStream the batch is still being worked on. */
+  private async sendKeepingBatchAlive(records: ArchiveRecord[], batch: JsMsg[]): Promise<void> {
+    const keepAlive = setInterval(() => batch.forEach((m) => m.working()), ACK_WAIT_MS / 3);
+    const backoff = new Backoff({ initialMs: 500, maxMs: 10_000 });
+    try {
+      for (;;) {
+        try {
+          await this.producer.sendConfirmed(this.topic, records);
+          return;
+        } catch (error) {
+          // Stopping during an outage: the batch stays unacked and is redelivered next start.
+          if (this.stopSignal.signal.aborted) throw error;
+          this.metrics.failures.inc();
+          this.throttle.write(
+            'warn',
+            'archive_kafka',
+            { err: (error as Error).message, topic: this.topic, records: records.length },
+            'tick archive: Kafka send failed; retrying',
+          );
+          await sleep(backoff.next(), this.stopSignal.signal);
+        }
+      }
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+}
