@@ -244,13 +244,17 @@ describe('desired state of a MarketPipeline', () => {
     ]);
   });
 
-  it('gives the simulator-fed collector a placeholder key and the simulator address', () => {
+  it('gives the simulator and the collector it feeds the same placeholder key, and the simulator address', () => {
     const state = desiredState(
       makePipeline({ source: { simulator: { port: 9000, quotesPerSecond: 20, seed: 1 } } }),
     );
     const collectorEnv = templates(state).find(([w]) => w === 'Deployment/fx-collector')![1].spec!
       .containers[0]!.env;
     expect(collectorEnv).toEqual([{ name: 'POLYGON_API_KEY', value: 'simulator' }]);
+    // The simulator accepts exactly one key: it must be the one the collector sends.
+    const simulatorEnv = templates(state).find(([w]) => w === 'Deployment/fx-simulator')![1].spec!
+      .containers[0]!.env;
+    expect(simulatorEnv).toEqual(collectorEnv);
     expect(find<{ data: Record<string, string> }>(state, 'ConfigMap', 'fx-config').data).toMatchObject({
       POLYGON_WS_URL: 'ws://fx-simulator:9000/forex',
       POLYGON_REST_URL: 'http://fx-simulator:9000',

@@ -7,6 +7,7 @@ import {
   bridgeEnv,
   type aggregatorEnv,
   type clickhouseEnv,
+  type collectorEnv,
   type kafkaEnv,
   type marketEnv,
   type migrateEnv,
@@ -15,6 +16,7 @@ import {
   type retentionEnv,
   type timescaleEnv,
 } from '../../../workloads/src/contracts/env.js';
+import type { simulatorEnv } from '../../../workloads/src/simulator/config.js';
 import type { MarketPipelineSpec, SecretKeyRef } from '../crd/spec.js';
 import { childName, type Component } from './names.js';
 
@@ -28,7 +30,9 @@ type ContractEnvName =
   | keyof z.input<typeof migrateEnv>
   | keyof z.input<typeof bridgeEnv>
   | keyof z.input<typeof aggregatorEnv>
-  | keyof z.input<typeof opsEnv>;
+  | keyof z.input<typeof opsEnv>
+  | keyof z.input<typeof collectorEnv>
+  | keyof z.input<typeof simulatorEnv>;
 
 /**
  * Variables the workloads read that are not (yet) in contracts/env.ts: the helpers writing
@@ -37,14 +41,9 @@ type ContractEnvName =
  * both places is harmless, a name in neither does not compile.
  */
 export const PENDING_ENV_NAMES = [
-  'POLYGON_API_KEY',
-  'POLYGON_WS_URL',
   'POLYGON_REST_URL',
   'POLYGON_REST_REQUESTS_PER_MINUTE',
   'BACKFILL_WINDOW_DAYS',
-  'SIMULATOR_PORT',
-  'SIMULATOR_QUOTES_PER_SECOND',
-  'SIMULATOR_SEED',
 ] as const;
 
 export type WorkloadEnvName = ContractEnvName | (typeof PENDING_ENV_NAMES)[number];
@@ -193,13 +192,18 @@ export function bridgeAckWaitSeconds(spec: MarketPipelineSpec): number {
 
 /**
  * Plain (non-secret) variables set on one component's container. With the simulator the
- * collector and backfill still need *an* API key; the simulator accepts any, so a fixed
- * placeholder is set (it is not a secret, and it is kept out of the ConfigMap so that no
- * key-looking value ever appears there).
+ * collector and backfill still need *an* API key, and the simulator accepts exactly one:
+ * the same fixed placeholder is set on all three (it is not a secret, and it is kept out of
+ * the ConfigMap so that no key-looking value ever appears there).
  */
+export const SIMULATOR_API_KEY = 'simulator';
+
 export function literalEnv(component: Component, spec: MarketPipelineSpec): EnvMap {
-  if (spec.source.simulator && (component === 'collector' || component === 'backfill')) {
-    return { POLYGON_API_KEY: 'simulator' };
+  if (
+    spec.source.simulator &&
+    (component === 'collector' || component === 'backfill' || component === 'simulator')
+  ) {
+    return { POLYGON_API_KEY: SIMULATOR_API_KEY };
   }
   return {};
 }
