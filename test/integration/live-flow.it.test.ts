@@ -165,7 +165,8 @@ describe('live data path end to end', () => {
     nats = await startPrivateNats();
     dbs = await createTestDatabases();
     await migrateInto(dbs.env);
-    bridge = await startInProcess(bridgeEnv(nats, dbs.env));
+    // The script is from 2024: keep the bridge's retention (plain PostgreSQL) from deleting it.
+    bridge = await startInProcess(bridgeEnv(nats, dbs.env, { TIMESCALEDB_RETENTION_DAYS: '36500' }));
     simulator = await startTestSimulator({ replay: { frames, framesPerSecond: 0, loop: false } });
     collector = await startCollector(
       {
@@ -189,11 +190,16 @@ describe('live data path end to end', () => {
   });
 
   it('stores every distinct quote of the feed exactly once in PostgreSQL', async () => {
+    let storedCount = 0;
     await waitUntil(
-      'every distinct quote in market_ticks',
-      async () => (await tickCount(dbs)) >= distinct.length,
+      `every distinct quote (${distinct.length}) in market_ticks`,
+      async () => (storedCount = await tickCount(dbs)) >= distinct.length,
       60_000,
-    );
+    ).catch(async (error: Error) => {
+      const m = (name: string) => bridge.metric(`market_pipeline_bridge_${name}`).catch(() => -1);
+      const counts = `received ${await m('messages_received_total')}, written ${await m('messages_written_total')}, duplicates ${await m('duplicate_ticks_total')}, dead letters ${await m('dead_letters_total')}`;
+      throw new Error(`${error.message}: ${storedCount} stored; bridge ${counts}`);
+    });
     // Give a stray duplicate the time to arrive before counting exactly.
     await new Promise((r) => setTimeout(r, 1000));
     const rows = await dbs.pg.query<{
