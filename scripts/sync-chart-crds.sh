@@ -6,5 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 target=helm/market-pipeline/files/crds
 rm -f "$target"/*.yaml
-cp crds/*.yaml "$target"/
-echo "copied $(ls crds/*.yaml | wc -l) CRD file(s) to $target"
+files=(crds/*.yaml)
+cp "${files[@]}" "$target"/
+echo "copied ${#files[@]} CRD file(s) to $target"
