@@ -78,6 +78,14 @@ async function metric(port, name) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Interrupted (Ctrl-C, `timeout`): take the servers down with us.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+    process.exit(130);
+  });
+}
+
 try {
   const replay = path.join(dir, 'replay.jsonl');
   await writeReplay(replay);

@@ -1,0 +1,49 @@
+// The operator's own configuration, from environment variables (validated like the
+// workloads': a wrong value stops the process at start and names the variable).
+import { z } from 'zod';
+import { env } from '../../workloads/src/runtime/config.js';
+
+const namespaceList = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'each entry is a namespace name')));
+
+export const operatorEnv = z
+  .object({
+    /** Empty or unset: every namespace; otherwise one namespace or a comma-separated list. */
+    WATCH_NAMESPACE: namespaceList.default([]),
+    LEADER_ELECTION: env.boolean().default(true),
+    /** Where the Lease lives; defaults to the operator's own namespace. */
+    LEADER_ELECTION_NAMESPACE: z.string().optional(),
+    LEADER_ELECTION_ID: env.string().default('market-pipeline-operator'),
+    LEADER_ELECTION_LEASE_DURATION_SECONDS: env.positiveInt().default(15),
+    LEADER_ELECTION_RENEW_DEADLINE_SECONDS: env.positiveInt().default(10),
+    LEADER_ELECTION_RETRY_PERIOD_SECONDS: env.positiveInt().default(2),
+    /** Set from the downward API in the Deployment. */
+    POD_NAMESPACE: z.string().optional(),
+    POD_NAME: z.string().optional(),
+    METRICS_PORT: env.port().default(8080),
+    WORKERS: env.positiveInt().default(2),
+    /** Every MarketPipeline is reconciled at least this often, whatever the watches say. */
+    RESYNC_SECONDS: env.positiveInt().default(600),
+    /** How often a MarketPipeline waiting for a missing Secret looks again. */
+    SECRET_RECHECK_SECONDS: env.positiveInt().default(30),
+    /** The workload image's entry point (space-separated), prefixed to each command. */
+    WORKLOAD_COMMAND: env.string().default('market-pipeline'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  })
+  .refine((c) => c.LEADER_ELECTION_RENEW_DEADLINE_SECONDS < c.LEADER_ELECTION_LEASE_DURATION_SECONDS, {
+    path: ['LEADER_ELECTION_RENEW_DEADLINE_SECONDS'],
+    message: 'must be less than LEADER_ELECTION_LEASE_DURATION_SECONDS',
+  })
+  .refine((c) => c.LEADER_ELECTION_RETRY_PERIOD_SECONDS < c.LEADER_ELECTION_RENEW_DEADLINE_SECONDS, {
+    path: ['LEADER_ELECTION_RETRY_PERIOD_SECONDS'],
+    message: 'must be less than LEADER_ELECTION_RENEW_DEADLINE_SECONDS',
+  });
+
+export type OperatorConfig = z.output<typeof operatorEnv>;

@@ -1,0 +1,477 @@
+// The MarketPipeline resource: the one definition of its shape. The CRD's OpenAPI schema
+// (crds/marketpipelines.marketdata.suho.io.yaml, written by `npm run gen:crd`) and the
+// operator's TypeScript types are both derived from these zod schemas, so they cannot drift.
+//
+// Rules that span fields are CEL `x-kubernetes-validations` (the API server runs them); the
+// same rules are mirrored as zod refinements only where the operator relies on them itself.
+// Bounds (maxItems, maxLength) on lists and strings also keep CEL's cost estimate in budget.
+import { z } from 'zod';
+import {
+  aggregatorEnv,
+  bridgeEnv,
+  natsEnv,
+  retentionEnv,
+  timescaleEnv,
+} from '../../../workloads/src/contracts/env.js';
+import { SYMBOL_PATTERN } from '../../../workloads/src/contracts/symbols.js';
+import { TIMEFRAMES } from '../../../workloads/src/contracts/timeframes.js';
+
+export const API_GROUP = 'marketdata.suho.io';
+export const API_VERSION = 'v1alpha1';
+export const KIND = 'MarketPipeline';
+export const PLURAL = 'marketpipelines';
+
+/** CEL rule attached to a schema node (Kubernetes ValidationRule). */
+export interface CelRule {
+  rule: string;
+  message: string;
+  /** JSONPath (relative to the node) of the field the error is reported on. */
+  fieldPath?: string;
+  reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
+}
+
+const cel = (...rules: CelRule[]) => ({ 'x-kubernetes-validations': rules });
+
+/**
+ * A workload's own default for a variable (what it uses when the variable is unset), so the
+ * spec's defaults are the workloads' defaults and cannot drift from them.
+ */
+function workloadDefault(schema: z.ZodObject, name: string): number {
+  const value = (schema.shape[name] as z.ZodType).parse(undefined);
+  if (typeof value !== 'number') throw new Error(`${name} has no numeric default`);
+  return value;
+}
+const seconds = (ms: number) => ms / 1000;
+
+// Reusable field types. Each carries the bounds the API server checks.
+const symbol = z
+  .string()
+  .max(7)
+  .regex(SYMBOL_PATTERN, 'a symbol is BASE/QUOTE in upper case, e.g. EUR/USD')
+  .describe('Canonical symbol, BASE/QUOTE in upper case, e.g. EUR/USD.');
+
+/** Kubernetes object name (DNS-1123 subdomain). */
+const objectName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+
+const secretKeyRef = z
+  .object({
+    name: objectName.describe('Name of a Secret in the MarketPipeline namespace.'),
+    key: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[-._a-zA-Z0-9]+$/)
+      .describe('Key inside the Secret.'),
+  })
+  .describe('A key of a Secret in the same namespace. The operator references it; it never copies it.');
+
+const hostName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?$/, 'a DNS name or IPv4 address');
+
+const port = z.int().min(1).max(65535);
+
+/** Kubernetes resource quantity (e.g. 100m, 0.5, 256Mi). */
+const quantity = z
+  .string()
+  .max(32)
+  .regex(/^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$/, 'a Kubernetes quantity such as 100m or 256Mi');
+
+const resourceList = z.object({ cpu: quantity.optional(), memory: quantity.optional() });
+
+const resources = z
+  .object({ requests: resourceList.optional(), limits: resourceList.optional() })
+  .describe(
+    'CPU and memory of the component. Unset values take the operator defaults (see README); ' +
+      'set only what you want to change.',
+  );
+
+/** A URL with one of the given schemes and no whitespace, e.g. nats://nats:4222. */
+function urlWith(schemes: string[], description: string) {
+  return z
+    .string()
+    .max(2048)
+    .regex(
+      new RegExp(`^(${schemes.join('|')})://[^\\s/?#]+(/[^\\s]*)?$`),
+      `must be a ${schemes.join(' or ')} URL`,
+    )
+    .describe(description);
+}
+
+const batching = (batchSize: number, timeoutSeconds: number) =>
+  z.object({
+    batchSize: z.int().min(1).max(100_000).default(batchSize).describe('Rows per database write.'),
+    batchTimeoutSeconds: z
+      .number()
+      .min(0.01)
+      .max(300)
+      .default(timeoutSeconds)
+      .describe('Longest wait before a partial batch is written (seconds).'),
+  });
+
+const polygonSource = z.object({
+  apiKeySecretRef: secretKeyRef.describe('Secret key holding the Polygon (Massive) API key.'),
+  websocketUrl: urlWith(['wss', 'ws'], 'Polygon forex WebSocket endpoint.').default(
+    'wss://socket.massive.com/forex',
+  ),
+  restUrl: urlWith(['https', 'http'], 'Polygon REST endpoint (historical bars).').default(
+    'https://api.massive.com',
+  ),
+  restRequestsPerMinute: z
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(5)
+    .describe('REST request budget of the API key (the free plan allows 5 per minute).'),
+});
+
+const simulatorSource = z.object({
+  quotesPerSecond: z.int().min(1).max(10_000).default(5).describe('Quotes per second per symbol.'),
+  seed: z.int().min(0).max(2_147_483_647).optional().describe('Random seed, for reproducible quotes.'),
+  port: port.default(8765).describe('Port of the simulated Polygon WebSocket and REST server.'),
+  resources: resources.optional(),
+});
+
+const source = z
+  .object({
+    polygon: polygonSource.optional().describe('Live quotes from Polygon.io (Massive).'),
+    simulator: simulatorSource
+      .optional()
+      .describe('A Polygon-compatible simulator deployed next to the pipeline, for demos and tests.'),
+  })
+  .describe('Where quotes come from: exactly one of polygon or simulator.')
+  .meta(
+    cel({
+      rule: 'has(self.polygon) != has(self.simulator)',
+      message: 'exactly one of source.polygon or source.simulator must be set',
+    }),
+  );
+
+const nats = z.object({
+  url: urlWith(['nats', 'tls'], 'NATS server URL, e.g. nats://nats:4222.'),
+  streamMaxAgeSeconds: z
+    .int()
+    .min(60)
+    .max(365 * 24 * 3600)
+    .default(workloadDefault(natsEnv, 'NATS_STREAM_MAX_AGE_SECONDS'))
+    .describe('How long JetStream keeps messages.'),
+  duplicateWindowSeconds: z
+    .int()
+    .min(1)
+    .max(24 * 3600)
+    .default(workloadDefault(natsEnv, 'NATS_DUPLICATE_WINDOW_SECONDS'))
+    .describe('JetStream duplicate-detection window.'),
+});
+
+const kafkaTopic = z
+  .string()
+  .min(1)
+  .max(249)
+  .regex(/^[a-zA-Z0-9._-]+$/);
+
+const kafka = z
+  .object({
+    brokers: z
+      .array(
+        z
+          .string()
+          .max(260)
+          .regex(/^[^\s:,]+:[0-9]{1,5}$/, 'each broker is host:port'),
+      )
+      .min(1)
+      .max(50)
+      .describe('Bootstrap brokers, host:port.'),
+    tickTopic: kafkaTopic.default('tick_archive').describe('Topic archiving ticks.'),
+    aggregateTopic: kafkaTopic.default('aggregate_archive').describe('Topic archiving bars.'),
+  })
+  .describe('Optional archive of ticks and bars in Kafka. Without it nothing is sent to Kafka.')
+  .meta(
+    cel({
+      rule: 'self.tickTopic != self.aggregateTopic',
+      message: 'kafka.tickTopic and kafka.aggregateTopic must differ',
+      fieldPath: '.aggregateTopic',
+    }),
+  );
+
+const timescaledb = z
+  .object({
+    host: hostName.describe('TimescaleDB / PostgreSQL host.'),
+    port: port.default(5432),
+    database: z
+      .string()
+      .min(1)
+      .max(63)
+      .regex(/^[a-zA-Z_][a-zA-Z0-9_$-]*$/)
+      .default('suho_trading')
+      .describe('Database name.'),
+    user: z.string().min(1).max(63).default('suho_service'),
+    passwordSecretRef: secretKeyRef.describe('Secret key holding the password of the user.'),
+    poolSize: z
+      .int()
+      .min(1)
+      .max(100)
+      .default(workloadDefault(timescaleEnv, 'TIMESCALEDB_POOL_SIZE'))
+      .describe('Connections per process.'),
+    retentionDays: z
+      .int()
+      .min(1)
+      .max(36_500)
+      .default(workloadDefault(retentionEnv, 'TIMESCALEDB_RETENTION_DAYS'))
+      .describe('Ticks older than this are dropped.'),
+    compressAfterDays: z
+      .int()
+      .min(1)
+      .max(36_500)
+      .default(workloadDefault(retentionEnv, 'TIMESCALEDB_COMPRESS_AFTER_DAYS'))
+      .describe('Chunks older than this are compressed (TimescaleDB only).'),
+  })
+  .meta(
+    cel({
+      rule: 'self.compressAfterDays < self.retentionDays',
+      message: 'timescaledb.compressAfterDays must be less than timescaledb.retentionDays',
+      fieldPath: '.compressAfterDays',
+    }),
+  );
+
+const clickhouse = z.object({
+  // The workloads take protocol, host and port separately, so no path is allowed.
+  url: z
+    .string()
+    .max(512)
+    .regex(
+      /^https?:\/\/[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?(:[0-9]{1,5})?\/?$/,
+      'must be http(s)://host[:port]',
+    )
+    .describe('ClickHouse HTTP interface, e.g. http://clickhouse:8123 (without a port: 80 or 443).'),
+  database: z
+    .string()
+    .min(1)
+    .max(63)
+    .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/)
+    .default('suho_analytics'),
+  user: z.string().min(1).max(63).default('default'),
+  passwordSecretRef: secretKeyRef
+    .optional()
+    .describe('Secret key holding the password; unset for a user without one.'),
+  retentionDays: z
+    .int()
+    .min(1)
+    .max(36_500)
+    .default(workloadDefault(retentionEnv, 'CLICKHOUSE_RETENTION_DAYS'))
+    .describe('TTL of the aggregates.'),
+});
+
+const bridge = z.object({
+  replicas: z.int().min(1).max(20).default(1).describe('Bridge replicas (they share durable consumers).'),
+  live: batching(
+    workloadDefault(bridgeEnv, 'LIVE_BATCH_SIZE'),
+    seconds(workloadDefault(bridgeEnv, 'LIVE_BATCH_TIMEOUT')),
+  )
+    .prefault({})
+    .describe('Batching of live ticks and bars.'),
+  historical: batching(
+    workloadDefault(bridgeEnv, 'HISTORICAL_BATCH_SIZE'),
+    seconds(workloadDefault(bridgeEnv, 'HISTORICAL_BATCH_TIMEOUT')),
+  )
+    .prefault({})
+    .describe('Batching of historical (backfilled) bars.'),
+  resources: resources.optional(),
+});
+
+const cronSchedule = z
+  .string()
+  .max(128)
+  .regex(
+    /^(@(hourly|daily|weekly|monthly|yearly|annually|midnight)|(\S+\s+){4}\S+)$/,
+    'a five-field cron schedule',
+  )
+  .describe('Cron schedule in UTC.');
+
+const backfill = z.object({
+  schedule: cronSchedule.default('15 * * * *'),
+  windowDays: z.int().min(1).max(3650).default(730).describe('How far back gaps are looked for.'),
+  suspend: z.boolean().default(false).describe('Stop scheduling backfill runs.'),
+  activeDeadlineSeconds: z
+    .int()
+    .min(60)
+    .max(24 * 3600)
+    .default(3000)
+    .describe('A run still going after this is stopped.'),
+  resources: resources.optional(),
+});
+
+const component = z.object({ resources: resources.optional() });
+
+const image = z.object({
+  repository: z.string().min(1).max(512).default('ghcr.io/suho/market-pipeline-workloads'),
+  tag: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[\w][\w.-]*$/)
+    .default('0.1.0'),
+  pullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
+  pullSecrets: z
+    .array(z.object({ name: objectName }))
+    .max(10)
+    .optional()
+    .describe('imagePullSecrets of every pod.'),
+});
+
+export const specSchema = z
+  .object({
+    symbols: z
+      .array(symbol)
+      .min(1)
+      .max(100)
+      .describe('Symbols to collect, e.g. ["EUR/USD", "XAU/USD"].')
+      .meta({ 'x-kubernetes-list-type': 'set' }),
+    pipSizes: z
+      .record(symbol, z.number().positive().max(1000))
+      .optional()
+      .describe('Pip size per symbol, overriding the default (0.0001; 0.01 for JPY quotes and XAU/USD).')
+      .meta({ maxProperties: 100 }),
+    timeframes: z
+      .array(z.enum(TIMEFRAMES))
+      .min(1)
+      .max(TIMEFRAMES.length)
+      .default([...TIMEFRAMES])
+      .describe('Bar timeframes; one aggregator CronJob each.')
+      .meta({ 'x-kubernetes-list-type': 'set' }),
+    tenantId: z
+      .string()
+      .min(1)
+      .max(63)
+      .regex(/^[a-z0-9][a-z0-9_-]*$/)
+      .default('system'),
+    source,
+    nats,
+    kafka: kafka.optional(),
+    timescaledb,
+    clickhouse,
+    bridge: bridge.prefault({}),
+    collector: component.prefault({}).describe('The collector (always exactly one replica).'),
+    aggregator: component
+      .extend({
+        lookbackBars: z
+          .int()
+          .min(0)
+          .max(1000)
+          .default(workloadDefault(aggregatorEnv, 'AGGREGATE_LOOKBACK_BARS'))
+          .describe('Closed bars before the last one that each run builds again (late ticks).'),
+      })
+      .prefault({})
+      .describe('The aggregator runs (one CronJob per timeframe).'),
+    migrate: component.prefault({}).describe('The schema migration Job.'),
+    backfill: backfill.prefault({}),
+    image: image.prefault({}),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  })
+  .meta(
+    cel(
+      {
+        rule: '!has(self.pipSizes) || self.pipSizes.all(k, k in self.symbols)',
+        message: 'every key of spec.pipSizes must be one of spec.symbols',
+        fieldPath: '.pipSizes',
+      },
+      {
+        rule: "!has(self.pipSizes) || self.pipSizes.all(k, k.matches('^[A-Z]{3}/[A-Z]{3}$'))",
+        message: 'keys of spec.pipSizes are symbols such as EUR/USD',
+        fieldPath: '.pipSizes',
+      },
+    ),
+  );
+
+/** Kubernetes' metav1.Condition. */
+export const conditionSchema = z.object({
+  type: z
+    .string()
+    .max(316)
+    .regex(
+      /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$/,
+    ),
+  status: z.enum(['True', 'False', 'Unknown']),
+  reason: z
+    .string()
+    .min(1)
+    .max(1024)
+    .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/),
+  message: z.string().max(32768),
+  lastTransitionTime: z.string().meta({ format: 'date-time' }),
+  observedGeneration: z.int().min(0).optional(),
+});
+
+const replicaStatus = z.object({
+  desired: z.int().min(0),
+  ready: z.int().min(0),
+  available: z.int().min(0).optional(),
+});
+
+const scheduleStatus = z.object({
+  lastScheduleTime: z.string().meta({ format: 'date-time' }).optional(),
+  lastSuccessfulTime: z.string().meta({ format: 'date-time' }).optional(),
+  active: z.int().min(0).optional(),
+});
+
+export const statusSchema = z.object({
+  observedGeneration: z.int().min(0).optional(),
+  conditions: z
+    .array(conditionSchema)
+    .max(32)
+    .optional()
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
+  collector: replicaStatus.optional(),
+  bridge: replicaStatus.optional(),
+  simulator: replicaStatus.optional(),
+  aggregators: z
+    .array(scheduleStatus.extend({ timeframe: z.enum(TIMEFRAMES) }))
+    .max(TIMEFRAMES.length)
+    .optional()
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['timeframe'] }),
+  backfill: scheduleStatus.optional(),
+});
+
+/** Rules on the whole object: they see metadata.name. */
+export const ROOT_VALIDATIONS: CelRule[] = [
+  {
+    // The longest child name, `<name>-aggregator-15m`, is a CronJob name, which Kubernetes
+    // limits to 52 characters (it appends 11 for the Jobs it creates).
+    rule: 'size(self.metadata.name) <= 37',
+    message: 'metadata.name must be at most 37 characters (CronJob <name>-aggregator-15m must fit in 52)',
+  },
+  {
+    // Service names (<name>-metrics, <name>-simulator) must be DNS-1035 labels.
+    rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+    message: 'metadata.name must start with a letter and contain only a-z, 0-9 and -',
+  },
+];
+
+export type MarketPipelineSpecInput = z.input<typeof specSchema>;
+/** The spec with every default applied (as the API server stores it). */
+export type MarketPipelineSpec = z.output<typeof specSchema>;
+export type MarketPipelineStatus = z.output<typeof statusSchema>;
+export type Condition = z.output<typeof conditionSchema>;
+export type SecretKeyRef = z.output<typeof secretKeyRef>;
+export type Resources = z.output<typeof resources>;
+
+export interface MarketPipeline {
+  apiVersion: `${typeof API_GROUP}/${typeof API_VERSION}`;
+  kind: typeof KIND;
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    generation?: number;
+    resourceVersion?: string;
+    deletionTimestamp?: string;
+    labels?: Record<string, string>;
+  };
+  spec: MarketPipelineSpec;
+  status?: MarketPipelineStatus;
+}

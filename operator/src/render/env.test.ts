@@ -1,0 +1,144 @@
+import { describe, expect, it } from '@jest/globals';
+import { loadConfig } from '../../../workloads/src/runtime/config.js';
+import {
+  aggregatorEnv,
+  bridgeEnv,
+  clickhouseEnv,
+  kafkaEnv,
+  marketEnv,
+  migrateEnv,
+  natsEnv,
+  opsEnv,
+  retentionEnv,
+  timescaleEnv,
+} from '../../../workloads/src/contracts/env.js';
+import { makePipeline, polygonSource } from '../../test/support/pipelines.js';
+import { clickhouseParts, configData } from './env.js';
+import { mergeResources, parseQuantity } from './pod.js';
+
+describe('workload environment rendered from the spec', () => {
+  it('holds every non-secret setting, with the variable names the workloads read', () => {
+    const p = makePipeline({
+      source: polygonSource,
+      pipSizes: { 'XAU/USD': 0.01, 'EUR/USD': 0.0001 },
+      kafka: { brokers: ['k1:9092', 'k2:9092'] },
+      bridge: { live: { batchSize: 250, batchTimeoutSeconds: 2.5 } },
+    });
+    expect(configData('fx', p.spec)).toEqual({
+      SYMBOLS: 'EUR/USD,XAU/USD',
+      PIP_SIZES: 'EUR/USD=0.0001,XAU/USD=0.01',
+      TENANT_ID: 'system',
+      LOG_LEVEL: 'info',
+      METRICS_PORT: '9464',
+      NATS_URL: 'nats://nats:4222',
+      NATS_STREAM_MAX_AGE_SECONDS: '604800',
+      NATS_DUPLICATE_WINDOW_SECONDS: '120',
+      KAFKA_BROKERS: 'k1:9092,k2:9092',
+      KAFKA_TICK_TOPIC: 'tick_archive',
+      KAFKA_AGGREGATE_TOPIC: 'aggregate_archive',
+      TIMESCALEDB_HOST: 'timescaledb',
+      TIMESCALEDB_PORT: '5432',
+      TIMESCALEDB_DATABASE: 'suho_trading',
+      TIMESCALEDB_USER: 'suho_service',
+      TIMESCALEDB_POOL_SIZE: '4',
+      TIMESCALEDB_RETENTION_DAYS: '90',
+      TIMESCALEDB_COMPRESS_AFTER_DAYS: '7',
+      CLICKHOUSE_PROTOCOL: 'http',
+      CLICKHOUSE_HOST: 'clickhouse',
+      CLICKHOUSE_PORT: '8123',
+      CLICKHOUSE_DATABASE: 'suho_analytics',
+      CLICKHOUSE_USER: 'default',
+      CLICKHOUSE_RETENTION_DAYS: '3650',
+      LIVE_BATCH_SIZE: '250',
+      LIVE_BATCH_TIMEOUT: '2.5',
+      HISTORICAL_BATCH_SIZE: '5000',
+      HISTORICAL_BATCH_TIMEOUT: '10',
+      BRIDGE_ACK_WAIT: '60',
+      AGGREGATE_LOOKBACK_BARS: '2',
+      BACKFILL_WINDOW_DAYS: '730',
+      POLYGON_WS_URL: 'wss://socket.massive.com/forex',
+      POLYGON_REST_URL: 'https://api.massive.com',
+      POLYGON_REST_REQUESTS_PER_MINUTE: '5',
+    });
+  });
+
+  it('is accepted by the workloads’ own env schemas (what exists of them today)', () => {
+    const data = configData(
+      'fx',
+      makePipeline({ kafka: { brokers: ['k1:9092'] }, pipSizes: { 'XAU/USD': 0.01 } }).spec,
+    );
+    const schema = natsEnv
+      .extend(kafkaEnv.shape)
+      .extend(marketEnv.shape)
+      .extend(opsEnv.shape)
+      .extend(retentionEnv.shape)
+      .extend(migrateEnv.shape)
+      .extend(bridgeEnv.shape)
+      .extend(aggregatorEnv.shape);
+    expect(() => loadConfig(schema, data)).not.toThrow();
+    expect(() => loadConfig(timescaleEnv, { ...data, TIMESCALEDB_PASSWORD: 'x' })).not.toThrow();
+    expect(loadConfig(clickhouseEnv, { ...data, CLICKHOUSE_PASSWORD: 'x' })).toMatchObject({
+      CLICKHOUSE_HOST: 'clickhouse',
+      CLICKHOUSE_PORT: 8123,
+      CLICKHOUSE_PROTOCOL: 'http',
+    });
+    expect(loadConfig(marketEnv, data).PIP_SIZES).toEqual({ 'XAU/USD': 0.01 });
+  });
+
+  it('defaults to what the workloads use when a variable is unset (one source of defaults)', () => {
+    const data = configData('fx', makePipeline().spec);
+    const pick = (o: Record<string, unknown>, keys: string[]) =>
+      Object.fromEntries(keys.map((k) => [k, o[k]]));
+    for (const schema of [bridgeEnv, retentionEnv, aggregatorEnv, natsEnv.omit({ NATS_URL: true })]) {
+      const keys = Object.keys(schema.shape);
+      expect(pick(loadConfig(schema, data), keys)).toEqual(pick(loadConfig(schema, {}), keys));
+    }
+  });
+
+  it('lengthens the bridge ack wait to twice the longest batch timeout when needed', () => {
+    const data = configData('fx', makePipeline({ bridge: { historical: { batchTimeoutSeconds: 45 } } }).spec);
+    expect(data.BRIDGE_ACK_WAIT).toBe('90');
+    expect(() => loadConfig(bridgeEnv, data)).not.toThrow();
+  });
+
+  it('leaves Kafka and pip overrides out when the spec has none', () => {
+    const data = configData('fx', makePipeline().spec);
+    expect(Object.keys(data).filter((k) => k.startsWith('KAFKA_') || k === 'PIP_SIZES')).toEqual([]);
+  });
+
+  it('splits the ClickHouse URL as URLs are read', () => {
+    expect(clickhouseParts('http://clickhouse:8123')).toEqual({
+      protocol: 'http',
+      host: 'clickhouse',
+      port: 8123,
+    });
+    expect(clickhouseParts('https://ch.example.com/')).toEqual({
+      protocol: 'https',
+      host: 'ch.example.com',
+      port: 443,
+    });
+    expect(clickhouseParts('http://10.0.0.7')).toEqual({ protocol: 'http', host: '10.0.0.7', port: 80 });
+  });
+});
+
+describe('resources', () => {
+  it('parses quantities', () => {
+    expect(parseQuantity('100m')).toBeCloseTo(0.1);
+    expect(parseQuantity('2')).toBe(2);
+    expect(parseQuantity('256Mi')).toBe(256 * 2 ** 20);
+    expect(parseQuantity('1G')).toBe(1e9);
+    expect(() => parseQuantity('lots')).toThrow('not a quantity');
+  });
+
+  it('keeps a limit the user set even below the request (the API server reports it)', () => {
+    expect(
+      mergeResources(
+        { requests: { memory: '128Mi' }, limits: { memory: '256Mi' } },
+        {
+          requests: { memory: '1Gi' },
+          limits: { memory: '512Mi' },
+        },
+      ),
+    ).toEqual({ requests: { memory: '1Gi' }, limits: { memory: '512Mi' } });
+  });
+});

@@ -1,0 +1,229 @@
+// The workloads' environment, rendered from a MarketPipeline spec. Variable names are typed
+// against the zod schemas the workloads validate them with (workloads/src/contracts/env.ts),
+// so a misspelled or renamed variable is a compile error here, not a crash-looping pod.
+import { createHash } from 'node:crypto';
+import type { z } from 'zod';
+import {
+  bridgeEnv,
+  type aggregatorEnv,
+  type clickhouseEnv,
+  type collectorEnv,
+  type kafkaEnv,
+  type marketEnv,
+  type migrateEnv,
+  type natsEnv,
+  type opsEnv,
+  type retentionEnv,
+  type timescaleEnv,
+} from '../../../workloads/src/contracts/env.js';
+import type { simulatorEnv } from '../../../workloads/src/simulator/config.js';
+import type { MarketPipelineSpec, SecretKeyRef } from '../crd/spec.js';
+import { childName, type Component } from './names.js';
+
+type ContractEnvName =
+  | keyof z.input<typeof natsEnv>
+  | keyof z.input<typeof kafkaEnv>
+  | keyof z.input<typeof timescaleEnv>
+  | keyof z.input<typeof clickhouseEnv>
+  | keyof z.input<typeof marketEnv>
+  | keyof z.input<typeof retentionEnv>
+  | keyof z.input<typeof migrateEnv>
+  | keyof z.input<typeof bridgeEnv>
+  | keyof z.input<typeof aggregatorEnv>
+  | keyof z.input<typeof opsEnv>
+  | keyof z.input<typeof collectorEnv>
+  | keyof z.input<typeof simulatorEnv>;
+
+/**
+ * Variables the workloads read that are not (yet) in contracts/env.ts: the helpers writing
+ * the collector, backfill and simulator add their schemas there. When they land, the lead
+ * adds the schema to the ContractEnvName union above and deletes the names here; a name in
+ * both places is harmless, a name in neither does not compile.
+ */
+export const PENDING_ENV_NAMES = [
+  'POLYGON_REST_URL',
+  'POLYGON_REST_REQUESTS_PER_MINUTE',
+  'BACKFILL_WINDOW_DAYS',
+] as const;
+
+export type WorkloadEnvName = ContractEnvName | (typeof PENDING_ENV_NAMES)[number];
+export type EnvMap = Partial<Record<WorkloadEnvName, string>>;
+
+/** Port of every workload's /metrics, /healthz and /readyz. */
+export const WORKLOAD_METRICS_PORT = 9464;
+
+/** Path of the simulator's Polygon-compatible WebSocket, the same as Polygon's forex cluster. */
+export const SIMULATOR_WS_PATH = '/forex';
+
+/** A secret the workloads read, and which spec field references it (for messages). */
+export interface SecretEnv {
+  env: WorkloadEnvName;
+  ref: SecretKeyRef;
+  field: string;
+}
+
+/** Splits the spec's ClickHouse URL into the variables the workloads read. */
+export function clickhouseParts(url: string): { protocol: 'http' | 'https'; host: string; port: number } {
+  const parsed = new URL(url);
+  const protocol = parsed.protocol === 'https:' ? 'https' : 'http';
+  // An explicit port wins; otherwise the scheme's own (80/443), as for any URL.
+  const port = parsed.port ? Number(parsed.port) : protocol === 'https' ? 443 : 80;
+  return { protocol, host: parsed.hostname, port };
+}
+
+/** The simulator's in-cluster address (same namespace, so the short Service name resolves). */
+export function simulatorUrls(pipelineName: string, port: number): { ws: string; rest: string } {
+  const host = `${childName.simulator(pipelineName)}:${port}`;
+  return { ws: `ws://${host}${SIMULATOR_WS_PATH}`, rest: `http://${host}` };
+}
+
+/**
+ * The ConfigMap data: every non-secret setting, shared by all components (each workload
+ * validates the variables it needs and ignores the rest). Optional parts appear only when
+ * configured, so removing Kafka from the spec removes its variables.
+ */
+export function configData(name: string, spec: MarketPipelineSpec): EnvMap {
+  const ch = clickhouseParts(spec.clickhouse.url);
+  const data: EnvMap = {
+    SYMBOLS: spec.symbols.join(','),
+    TENANT_ID: spec.tenantId,
+    LOG_LEVEL: spec.logLevel,
+    METRICS_PORT: String(WORKLOAD_METRICS_PORT),
+    NATS_URL: spec.nats.url,
+    NATS_STREAM_MAX_AGE_SECONDS: String(spec.nats.streamMaxAgeSeconds),
+    NATS_DUPLICATE_WINDOW_SECONDS: String(spec.nats.duplicateWindowSeconds),
+    TIMESCALEDB_HOST: spec.timescaledb.host,
+    TIMESCALEDB_PORT: String(spec.timescaledb.port),
+    TIMESCALEDB_DATABASE: spec.timescaledb.database,
+    TIMESCALEDB_USER: spec.timescaledb.user,
+    TIMESCALEDB_POOL_SIZE: String(spec.timescaledb.poolSize),
+    TIMESCALEDB_RETENTION_DAYS: String(spec.timescaledb.retentionDays),
+    TIMESCALEDB_COMPRESS_AFTER_DAYS: String(spec.timescaledb.compressAfterDays),
+    CLICKHOUSE_PROTOCOL: ch.protocol,
+    CLICKHOUSE_HOST: ch.host,
+    CLICKHOUSE_PORT: String(ch.port),
+    CLICKHOUSE_DATABASE: spec.clickhouse.database,
+    CLICKHOUSE_USER: spec.clickhouse.user,
+    CLICKHOUSE_RETENTION_DAYS: String(spec.clickhouse.retentionDays),
+    LIVE_BATCH_SIZE: String(spec.bridge.live.batchSize),
+    LIVE_BATCH_TIMEOUT: String(spec.bridge.live.batchTimeoutSeconds),
+    HISTORICAL_BATCH_SIZE: String(spec.bridge.historical.batchSize),
+    HISTORICAL_BATCH_TIMEOUT: String(spec.bridge.historical.batchTimeoutSeconds),
+    BRIDGE_ACK_WAIT: String(bridgeAckWaitSeconds(spec)),
+    AGGREGATE_LOOKBACK_BARS: String(spec.aggregator.lookbackBars),
+    BACKFILL_WINDOW_DAYS: String(spec.backfill.windowDays),
+  };
+  const pips = Object.entries(spec.pipSizes ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  if (pips.length) data.PIP_SIZES = pips.map(([sym, size]) => `${sym}=${size}`).join(',');
+  if (spec.kafka) {
+    data.KAFKA_BROKERS = spec.kafka.brokers.join(',');
+    data.KAFKA_TICK_TOPIC = spec.kafka.tickTopic;
+    data.KAFKA_AGGREGATE_TOPIC = spec.kafka.aggregateTopic;
+  }
+  const { polygon, simulator } = spec.source;
+  if (polygon) {
+    data.POLYGON_WS_URL = polygon.websocketUrl;
+    data.POLYGON_REST_URL = polygon.restUrl;
+    data.POLYGON_REST_REQUESTS_PER_MINUTE = String(polygon.restRequestsPerMinute);
+  } else if (simulator) {
+    const urls = simulatorUrls(name, simulator.port);
+    data.POLYGON_WS_URL = urls.ws;
+    data.POLYGON_REST_URL = urls.rest;
+    data.SIMULATOR_PORT = String(simulator.port);
+    data.SIMULATOR_QUOTES_PER_SECOND = String(simulator.quotesPerSecond);
+    if (simulator.seed !== undefined) data.SIMULATOR_SEED = String(simulator.seed);
+  }
+  return sortKeys(data);
+}
+
+/**
+ * The Secret keys each component reads. The database passwords go to every component that
+ * may open that database (a workload whose config requires a password it did not get would
+ * crash-loop; one it does not need is ignored).
+ */
+export function secretEnv(component: Component, spec: MarketPipelineSpec): SecretEnv[] {
+  const timescale: SecretEnv = {
+    env: 'TIMESCALEDB_PASSWORD',
+    ref: spec.timescaledb.passwordSecretRef,
+    field: 'spec.timescaledb.passwordSecretRef',
+  };
+  const clickhouse: SecretEnv[] = spec.clickhouse.passwordSecretRef
+    ? [
+        {
+          env: 'CLICKHOUSE_PASSWORD',
+          ref: spec.clickhouse.passwordSecretRef,
+          field: 'spec.clickhouse.passwordSecretRef',
+        },
+      ]
+    : [];
+  const polygon: SecretEnv[] = spec.source.polygon
+    ? [
+        {
+          env: 'POLYGON_API_KEY',
+          ref: spec.source.polygon.apiKeySecretRef,
+          field: 'spec.source.polygon.apiKeySecretRef',
+        },
+      ]
+    : [];
+  switch (component) {
+    case 'collector':
+      return polygon;
+    case 'bridge':
+    case 'migrate':
+    case 'aggregator':
+      return [timescale, ...clickhouse];
+    case 'backfill':
+      return [timescale, ...clickhouse, ...polygon];
+    case 'simulator':
+      return [];
+  }
+}
+
+/**
+ * The bridge refuses an ack wait shorter than twice its longest batch timeout (a held
+ * message would be redelivered while its batch is still filling): keep its default unless
+ * the spec's timeouts need more.
+ */
+export function bridgeAckWaitSeconds(spec: MarketPipelineSpec): number {
+  const defaultSeconds = (bridgeEnv.shape.BRIDGE_ACK_WAIT.parse(undefined) as number) / 1000;
+  const longest = Math.max(spec.bridge.live.batchTimeoutSeconds, spec.bridge.historical.batchTimeoutSeconds);
+  return Math.max(defaultSeconds, Math.ceil(2 * longest));
+}
+
+/**
+ * Plain (non-secret) variables set on one component's container. With the simulator the
+ * collector and backfill still need *an* API key, and the simulator accepts exactly one:
+ * the same fixed placeholder is set on all three (it is not a secret, and it is kept out of
+ * the ConfigMap so that no key-looking value ever appears there).
+ */
+export const SIMULATOR_API_KEY = 'simulator';
+
+export function literalEnv(component: Component, spec: MarketPipelineSpec): EnvMap {
+  if (
+    spec.source.simulator &&
+    (component === 'collector' || component === 'backfill' || component === 'simulator')
+  ) {
+    return { POLYGON_API_KEY: SIMULATOR_API_KEY };
+  }
+  return {};
+}
+
+/**
+ * Checksum of everything a pod reads at start besides its own spec: the ConfigMap data and
+ * which Secret keys are referenced (names and keys only: Secret values are never read into
+ * the operator's output). Stored on pod templates, so a change rolls the Deployments.
+ */
+export function configChecksum(data: EnvMap, spec: MarketPipelineSpec): string {
+  const secretRefs = (['collector', 'bridge', 'aggregator', 'backfill', 'migrate'] as const).flatMap((c) =>
+    secretEnv(c, spec).map((s) => `${c}:${s.env}=${s.ref.name}/${s.ref.key}`),
+  );
+  return sha256(JSON.stringify({ data, secretRefs }));
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function sortKeys<T extends Record<string, unknown>>(obj: T): T {
+  return Object.fromEntries(Object.entries(obj).sort(([a], [b]) => a.localeCompare(b))) as T;
+}
