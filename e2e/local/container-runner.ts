@@ -6,7 +6,7 @@
 // ContainerStatus, and anything that would show as a failed container on a cluster is
 // reported as a WorkloadFailure with the process's output.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { V1Container } from '@kubernetes/client-node';
 import type { Logger } from '../../workloads/src/runtime/logger.js';
@@ -18,6 +18,31 @@ import { Prober } from './probe.js';
 export const IMAGE_ENTRY_POINTS: Record<string, string> = {
   'market-pipeline': 'bin/market-pipeline.js',
 };
+
+/** The workload image's Dockerfile: its final stage's ENV is the containers' base environment. */
+export const WORKLOAD_DOCKERFILE = 'images/workloads.Dockerfile';
+
+/**
+ * `ENV` of the Dockerfile's final stage (both `ENV K=V …` and `ENV K V`): a container starts
+ * with the image's environment, and the pod's variables override it.
+ */
+export function imageEnvironment(dockerfile: string): Record<string, string> {
+  const finalStage = dockerfile.split(/^FROM\s/m).pop() ?? '';
+  const env: Record<string, string> = {};
+  for (const [, rest] of finalStage.matchAll(/^ENV\s+(.+)$/gm)) {
+    const pairs = rest!.trim().match(/[^\s=]+=(?:"[^"]*"|\S*)/g);
+    if (pairs) {
+      for (const pair of pairs) {
+        const [key, ...value] = pair.split('=');
+        env[key!] = value.join('=').replace(/^"(.*)"$/, '$1');
+      }
+    } else {
+      const [key, ...value] = rest!.trim().split(/\s+/);
+      env[key!] = value.join(' ');
+    }
+  }
+  return env;
+}
 
 const OUTPUT_LINES_KEPT = 200;
 const CRASH_BACKOFF_INITIAL_MS = 10_000;
@@ -178,8 +203,8 @@ export class ContainerRunner {
     const child = spawn(command.file, command.args, {
       cwd: this.options.repoRoot,
       // Nothing from the test process leaks in (its env holds every test server's settings):
-      // only PATH, the pod's HOSTNAME and what the pod spec says.
-      env: { PATH: process.env.PATH ?? '', HOSTNAME: podName, ...env },
+      // the image's ENV, PATH, the pod's HOSTNAME and what the pod spec says.
+      env: { ...this.imageEnv(), PATH: process.env.PATH ?? '', HOSTNAME: podName, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -213,6 +238,10 @@ export class ContainerRunner {
     this.ready = !container.readinessProbe;
     this.startProbes();
     this.options.onChange();
+  }
+
+  private imageEnv(): Record<string, string> {
+    return imageEnvironment(readFileSync(path.join(this.options.repoRoot, WORKLOAD_DOCKERFILE), 'utf8'));
   }
 
   private startProbes(): void {
