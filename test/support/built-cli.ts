@@ -21,7 +21,10 @@ function newestSource(dir: string): number {
 
 /** Newest source of the build (tsconfig.build.json compiles both). */
 function newestBuildSource(): number {
-  return Math.max(newestSource(path.join(root, 'workloads/src')), newestSource(path.join(root, 'operator/src')));
+  return Math.max(
+    newestSource(path.join(root, 'workloads/src')),
+    newestSource(path.join(root, 'operator/src')),
+  );
 }
 
 function builtAt(): number {
