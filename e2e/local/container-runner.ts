@@ -183,12 +183,17 @@ export class ContainerRunner {
       env = await this.options.environment();
       command = processCommand(container, env, this.options.repoRoot);
     } catch (error) {
-      if (!(error instanceof ContainerConfigError || error instanceof ContainerCreateError)) throw error;
       // As the kubelet: the container stays waiting with the reason, and is tried again.
-      this.state = { waiting: { reason: error.reason, message: error.message } };
-      if (this.reportedConfigError !== error.message) {
-        this.reportedConfigError = error.message;
-        this.fail(`${error.reason}: ${error.message}`);
+      if (error instanceof ContainerConfigError || error instanceof ContainerCreateError) {
+        this.state = { waiting: { reason: error.reason, message: error.message } };
+        if (this.reportedConfigError !== error.message) {
+          this.reportedConfigError = error.message;
+          this.fail(`${error.reason}: ${error.message}`);
+        }
+      } else {
+        // The API server did not answer (a transient error, not the pod's fault).
+        log.warn({ err: error, pod: podName, container: container.name }, 'cannot prepare the container yet');
+        this.state = { waiting: { reason: 'ContainerCreating', message: String(error) } };
       }
       this.options.onChange();
       this.retryTimer = setTimeout(() => void this.run(), CONFIG_RETRY_MS);
