@@ -27,7 +27,7 @@ deps: node_modules/.package-lock.json ## Install npm dependencies (npm ci) when 
 build: deps ## Compile TypeScript into dist/
 	npm run build
 
-lint: deps ## ESLint, Prettier and the type checker
+lint: deps lint-images ## ESLint, Prettier, the type checker and hadolint
 	npm run lint
 	npm run typecheck
 

@@ -61,10 +61,12 @@ function imageFiles(d: Dockerfile): Map<string, { stage: string | undefined; sou
   for (const i of final.instructions) {
     if (i.keyword === 'WORKDIR') cwd = path.posix.resolve(cwd, i.args[0]!);
     if (i.keyword !== 'COPY') continue;
-    const dest = path.posix.resolve(cwd, i.args.at(-1)!);
+    const rawDest = i.args.at(-1)!;
+    const dest = path.posix.resolve(cwd, rawDest);
+    // A destination ending in / (or several sources) is a folder to copy into.
+    const intoFolder = i.args.length > 2 || rawDest.endsWith('/') || rawDest === '.';
     for (const source of i.args.slice(0, -1)) {
-      const target =
-        i.args.length > 2 || dest.endsWith('/') ? path.posix.join(dest, path.basename(source)) : dest;
+      const target = intoFolder ? path.posix.join(dest, path.basename(source)) : dest;
       files.set(target, { stage: i.flags.from, source });
     }
   }
