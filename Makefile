@@ -10,10 +10,10 @@ HADOLINT_VERSION := 2.15.1
 HADOLINT := $(TOOLS_CACHE)/hadolint-$(HADOLINT_VERSION)/bin/hadolint
 
 .PHONY: help demo deps build lint typecheck test-env test-env-down test test-unit test-integration \
-	chart-test images lint-images
+	chart-test images lint-images e2e e2e-kind
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
@@ -45,6 +45,12 @@ test-integration: test-env ## Integration tests against the real servers
 
 test: test-env build lint ## Everything CI runs: servers, build, lint, all tests
 	scripts/run-tests.sh
+
+e2e: test-env build ## End-to-end scenario on the local servers (operator, controllers, process kubelet)
+	npm run test:integration -- e2e/local
+
+e2e-kind: deps ## The same scenario on a kind cluster (needs Docker, kind, kubectl, helm)
+	e2e/kind/run.sh
 
 chart-test: test-env ## Helm chart and Dockerfile tests (lint, template, server-side dry run, install, RBAC)
 	npm test -- test/packaging

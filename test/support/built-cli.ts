@@ -1,6 +1,6 @@
 // Runs the built CLI (`node bin/market-pipeline.js <command>`) as a child process, as the
-// image does. The build in dist/ is brought up to date first when a source is newer
-// (one build at a time across parallel test files, through a lock directory).
+// image does. The build in dist/ (workloads and operator) is brought up to date first when a
+// source is newer (one build at a time across parallel test files, through a lock directory).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -19,6 +19,14 @@ function newestSource(dir: string): number {
   return newest;
 }
 
+/** Newest source of the build (tsconfig.build.json compiles both). */
+function newestBuildSource(): number {
+  return Math.max(
+    newestSource(path.join(root, 'workloads/src')),
+    newestSource(path.join(root, 'operator/src')),
+  );
+}
+
 function builtAt(): number {
   try {
     return statSync(builtCli).mtimeMs;
@@ -30,7 +38,7 @@ function builtAt(): number {
 export async function ensureBuilt(): Promise<void> {
   const lock = path.join(root, 'dist.build-lock');
   for (;;) {
-    if (builtAt() >= newestSource(path.join(root, 'workloads/src'))) return;
+    if (builtAt() >= newestBuildSource()) return;
     try {
       mkdirSync(lock);
     } catch {
@@ -38,7 +46,7 @@ export async function ensureBuilt(): Promise<void> {
       continue;
     }
     try {
-      if (builtAt() < newestSource(path.join(root, 'workloads/src'))) {
+      if (builtAt() < newestBuildSource()) {
         execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
         // tsc leaves an unchanged output file's mtime alone: mark the build as current.
         const now = new Date();
