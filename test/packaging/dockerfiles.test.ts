@@ -35,7 +35,7 @@ const chartValues = parse(readFileSync(path.join(root, 'helm/market-pipeline/val
  * Commands the operator already renders whose CLI entry is still being written on its own
  * branch (wip-backfill). Every other rendered command must exist in workloads/src/cli.ts.
  */
-const PENDING_COMMANDS = ['backfill'];
+const PENDING_COMMANDS: string[] = [];
 
 const IMAGES = {
   operator: 'images/operator.Dockerfile',

@@ -258,6 +258,7 @@ describe('desired state of a MarketPipeline', () => {
     expect(find<{ data: Record<string, string> }>(state, 'ConfigMap', 'fx-config').data).toMatchObject({
       POLYGON_WS_URL: 'ws://fx-simulator:9000/forex',
       POLYGON_REST_URL: 'http://fx-simulator:9000',
+      POLYGON_REST_REQUESTS_PER_MINUTE: '600',
       SIMULATOR_PORT: '9000',
       SIMULATOR_QUOTES_PER_SECOND: '20',
       SIMULATOR_SEED: '1',

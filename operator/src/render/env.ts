@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import {
   bridgeEnv,
   type aggregatorEnv,
+  type backfillEnv,
   type clickhouseEnv,
   type collectorEnv,
   type kafkaEnv,
@@ -32,21 +33,10 @@ type ContractEnvName =
   | keyof z.input<typeof aggregatorEnv>
   | keyof z.input<typeof opsEnv>
   | keyof z.input<typeof collectorEnv>
-  | keyof z.input<typeof simulatorEnv>;
+  | keyof z.input<typeof simulatorEnv>
+  | keyof z.input<typeof backfillEnv>;
 
-/**
- * Variables the workloads read that are not (yet) in contracts/env.ts: the helpers writing
- * the collector, backfill and simulator add their schemas there. When they land, the lead
- * adds the schema to the ContractEnvName union above and deletes the names here; a name in
- * both places is harmless, a name in neither does not compile.
- */
-export const PENDING_ENV_NAMES = [
-  'POLYGON_REST_URL',
-  'POLYGON_REST_REQUESTS_PER_MINUTE',
-  'BACKFILL_WINDOW_DAYS',
-] as const;
-
-export type WorkloadEnvName = ContractEnvName | (typeof PENDING_ENV_NAMES)[number];
+export type WorkloadEnvName = ContractEnvName;
 export type EnvMap = Partial<Record<WorkloadEnvName, string>>;
 
 /** Port of every workload's /metrics, /healthz and /readyz. */
@@ -54,6 +44,9 @@ export const WORKLOAD_METRICS_PORT = 9464;
 
 /** Path of the simulator's Polygon-compatible WebSocket, the same as Polygon's forex cluster. */
 export const SIMULATOR_WS_PATH = '/forex';
+
+/** Backfill pace against the built-in simulator, which has no REST rate limit. */
+export const SIMULATOR_REST_REQUESTS_PER_MINUTE = 600;
 
 /** A secret the workloads read, and which spec field references it (for messages). */
 export interface SecretEnv {
@@ -129,6 +122,9 @@ export function configData(name: string, spec: MarketPipelineSpec): EnvMap {
     const urls = simulatorUrls(name, simulator.port);
     data.POLYGON_WS_URL = urls.ws;
     data.POLYGON_REST_URL = urls.rest;
+    // The simulator has no REST rate limit; pace the backfill generously instead of at the
+    // free plan's 5 requests a minute.
+    data.POLYGON_REST_REQUESTS_PER_MINUTE = String(SIMULATOR_REST_REQUESTS_PER_MINUTE);
     data.SIMULATOR_PORT = String(simulator.port);
     data.SIMULATOR_QUOTES_PER_SECOND = String(simulator.quotesPerSecond);
     if (simulator.seed !== undefined) data.SIMULATOR_SEED = String(simulator.seed);
