@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: the whole live pipeline on this machine, on the built-in Polygon simulator
 # (no API key): local NATS, PostgreSQL and ClickHouse (+ Kafka with DEMO_KAFKA=1), schemas
-# applied, simulator + collector + bridge running, the 5m aggregator on a timer, and a
-# live table of what got stored. Ctrl-C stops everything the demo started (the servers
+# applied, simulator + collector + bridge running, two days of history filled by the gap
+# filler, the 5m aggregator on a timer, and a live table of what got stored. Ctrl-C stops everything the demo started (the servers
 # keep running; `make test-env-down` stops them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +50,12 @@ background simulator 19464 simulate
 background bridge 19465 bridge
 sleep 1
 background collector 19466 collector
+# Gap filling, as the backfill CronJob does it: the last two days of bars come from the
+# simulator's REST side (Polygon's /v2/aggs), so the dashboard has history at once; live
+# bars replace them as the aggregator builds them (live beats historical).
+POLYGON_REST_REQUESTS_PER_MINUTE=600 BACKFILL_TIMEFRAMES=5m,1h,1d \
+  "${cli[@]}" backfill --from "$(date -u -d '2 days ago' +%Y-%m-%dT%H:%M:%SZ)" >"$logs/backfill.log" 2>&1 &
+pids+=($!)
 (
   # The 5m aggregator, as its CronJob would run it, but every minute so bars appear soon
   # after each 5-minute boundary (re-running is harmless: unchanged bars are duplicates).

@@ -12,7 +12,7 @@ describe('dashboard rendering', () => {
           timeframe: '5m',
           timestampMs: Date.parse('2026-11-29T17:50:00Z'),
           open: 1.08,
-          high: 1.081,
+          high: 1.0810000000000002,
           low: 1.079,
           close: 1.0805,
           volume: 1500,

@@ -5,6 +5,11 @@ function time(ms: number): string {
   return Number.isFinite(ms) && ms > 0 ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '-';
 }
 
+/** A price without binary noise (1.1091250000000001 → 1.109125). */
+function price(value: number): string {
+  return String(Number(value.toFixed(6)));
+}
+
 function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
@@ -32,10 +37,10 @@ export function renderDashboard(now: Date, ticks: TickStats[], bars: LatestBar[]
         b.symbol,
         b.timeframe,
         time(b.timestampMs),
-        String(b.open),
-        String(b.high),
-        String(b.low),
-        String(b.close),
+        price(b.open),
+        price(b.high),
+        price(b.low),
+        price(b.close),
         String(b.volume),
         b.source,
       ]),
