@@ -8,7 +8,7 @@ import type { ArchiveProducer } from '../kafka/archive-producer.js';
 import { publishConfirmed } from '../nats/publish.js';
 import type { Logger } from '../runtime/logger.js';
 import { barArchiveRecord, barOutgoing, buildBar } from './bar-message.js';
-import { asStep } from './failure.js';
+import { asStep } from '../runtime/failure.js';
 import { queryBars } from './bar-query.js';
 import { publishedBarIds } from './published-bar-ids.js';
 import { scanChunks, type BarWindow } from './window.js';

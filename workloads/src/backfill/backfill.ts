@@ -8,7 +8,7 @@
 // finished); an answer that cannot be used fails only its series (symbol and timeframe), the
 // others go on, and the run exits 1. The next run retries and finds only what is still missing.
 import type { ClickHouseClient } from '@clickhouse/client';
-import { reasonOf } from '../aggregator/failure.js';
+import { reasonOf } from '../runtime/failure.js';
 import type { TimeInterval } from '../contracts/market-hours.js';
 import type { Bar } from '../contracts/messages.js';
 import type { PipSizes } from '../contracts/symbols.js';

@@ -3,21 +3,16 @@
 // OHLCV bars, publishes them to NATS (and archives them to Kafka), logs one summary line
 // and exits: 0 on success, 2 on bad arguments or configuration, 1 when a run fails. The
 // CronJob's status (lastSuccessfulTime) is the record of the last successful run.
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { z } from 'zod';
-import { EXIT_USAGE } from '../cli.js';
 import { aggregatorEnv, kafkaEnv, marketEnv, natsEnv, opsEnv, timescaleEnv } from '../contracts/env.js';
 import { runAggregation, type AggregationSummary } from '../aggregator/aggregation.js';
-import { AGGREGATE_USAGE, UsageError, parseAggregateArgs, type AggregateArgs } from '../aggregator/args.js';
-import { asStep, reasonOf } from '../aggregator/failure.js';
+import { AGGREGATE_USAGE, parseAggregateArgs, type AggregateArgs } from '../aggregator/args.js';
+import { asStep } from '../runtime/failure.js';
 import { explicitWindow, scheduledWindow, type BarWindow } from '../aggregator/window.js';
 import { createPgPool } from '../db/postgres.js';
-import { ArchiveProducer } from '../kafka/archive-producer.js';
-import { connectNats, redactUrl } from '../nats/connection.js';
-import { ensureStreams } from '../nats/streams.js';
-import { ConfigError, loadConfig } from '../runtime/config.js';
 import { createLogger, type Logger } from '../runtime/logger.js';
-import { Shutdown } from '../runtime/shutdown.js';
+import type { Shutdown } from '../runtime/shutdown.js';
+import { connectJobJetStream, openBarArchive, prepareJob, runJob } from './job-support.js';
 
 export const aggregateConfigSchema = natsEnv
   .extend(kafkaEnv.shape)
@@ -28,7 +23,6 @@ export const aggregateConfigSchema = natsEnv
 export type AggregateConfig = z.infer<typeof aggregateConfigSchema>;
 
 const SERVICE = 'market-pipeline-aggregator';
-const EXIT_FAILED = 1;
 
 /** The bar windows of this run: the scheduled window, or --from/--to re-aggregation. */
 export function planWindows(args: AggregateArgs, lookbackBars: number, nowMs: number): BarWindow[] {
@@ -49,26 +43,16 @@ export async function run(
   env: NodeJS.ProcessEnv = process.env,
   options: RunOptions = {},
 ): Promise<number> {
-  let parsed: AggregateArgs;
-  let config: AggregateConfig;
-  try {
-    parsed = parseAggregateArgs(args);
-    if (parsed.help) {
-      console.log(AGGREGATE_USAGE);
-      return 0;
-    }
-    config = loadConfig(aggregateConfigSchema, env);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`market-pipeline aggregate: ${error.message}\n\n${AGGREGATE_USAGE}`);
-      return EXIT_USAGE;
-    }
-    if (error instanceof ConfigError) {
-      console.error(`market-pipeline aggregate: ${error.message}`);
-      return EXIT_USAGE;
-    }
-    throw error;
-  }
+  const prepared = prepareJob(
+    'aggregate',
+    AGGREGATE_USAGE,
+    parseAggregateArgs,
+    aggregateConfigSchema,
+    args,
+    env,
+  );
+  if (!prepared.ok) return prepared.exitCode;
+  const { args: parsed, config } = prepared;
 
   const log = options.log ?? createLogger(SERVICE, config.LOG_LEVEL);
   const nowMs = parsed.nowMs ?? Date.now();
@@ -86,33 +70,16 @@ export async function run(
   }
   log.info({ windows: windowFields, now: new Date(nowMs).toISOString() }, 'aggregation starting');
 
-  // SIGTERM (a node drained, the job deleted): stop between chunks and close the
-  // connections. Bars already confirmed stay; the next run or a retry rebuilds the rest.
-  const shutdown = new Shutdown(log);
-  const onSignal = (signal: NodeJS.Signals) => {
-    log.warn({ signal }, 'stopping the run');
-    void shutdown.run();
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
-  try {
+  // On a signal the run stops between chunks; bars already confirmed stay, and the next run
+  // or a retry rebuilds the rest.
+  return runJob('aggregation', log, async (shutdown) => {
     const summary = await aggregate(config, windows, log, shutdown);
     log.info(
       { windows: windowFields, ...summary, queryMs: Math.round(summary.queryMs) },
       summaryLine(parsed, summary, config.SYMBOLS),
     );
     return 0;
-  } catch (error) {
-    const message = shutdown.shuttingDown
-      ? `interrupted by a shutdown signal (${reasonOf(error)})`
-      : reasonOf(error);
-    log.error({ err: error, windows: windowFields }, `aggregation failed: ${message}`);
-    return EXIT_FAILED;
-  } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-    await shutdown.run();
-  }
+  });
 }
 
 async function aggregate(
@@ -125,37 +92,11 @@ async function aggregate(
   shutdown.add('PostgreSQL pool', () => pool.end());
   const db = `PostgreSQL at ${config.TIMESCALEDB_HOST}:${config.TIMESCALEDB_PORT}/${config.TIMESCALEDB_DATABASE}`;
   await asStep(db, () => pool.query('SELECT 1'));
-
-  const natsWhere = `NATS at ${redactUrl(config.NATS_URL)}`;
-  // A job fails fast when NATS is down (the CronJob retries it), but rides out a short
-  // disconnect while publishing.
-  const nats = await asStep(natsWhere, () =>
-    connectNats(config.NATS_URL, SERVICE, log, { waitOnFirstConnect: false, maxReconnectAttempts: 10 }),
-  );
-  shutdown.add('NATS connection', () => nats.nc.close());
-  const jsm = await asStep(`${natsWhere}: JetStream`, async () => {
-    const manager = await jetstreamManager(nats.nc);
-    await ensureStreams(manager, {
-      maxAgeMs: config.NATS_STREAM_MAX_AGE_SECONDS * 1000,
-      duplicateWindowMs: config.NATS_DUPLICATE_WINDOW_SECONDS * 1000,
-    });
-    return manager;
-  });
-
-  let archive: { producer: ArchiveProducer; topic: string } | undefined;
-  if (config.KAFKA_BROKERS) {
-    const producer = new ArchiveProducer({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID });
-    shutdown.add('Kafka producer', () => producer.close());
-    const topic = config.KAFKA_AGGREGATE_TOPIC;
-    await asStep(`Kafka at ${config.KAFKA_BROKERS.join(',')}: topic ${topic}`, () =>
-      producer.ensureTopics([topic]),
-    );
-    archive = { producer, topic };
-  }
-
+  const { js, jsm } = await connectJobJetStream(config, SERVICE, log, shutdown);
+  const archive = await openBarArchive(config, shutdown);
   return runAggregation(
     { windows, tenantId: config.TENANT_ID, symbols: config.SYMBOLS, pipSizes: config.PIP_SIZES },
-    { pool, js: jetstream(nats.nc), jsm, archive, log, signal: shutdown.signal },
+    { pool, js, jsm, archive, log, signal: shutdown.signal },
   );
 }
 

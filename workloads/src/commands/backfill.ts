@@ -3,10 +3,8 @@
 // Polygon REST, publishes the bars to NATS (and Kafka) for the bridge to store, prints a
 // summary and exits: 0 on success, 2 on bad arguments or configuration, 1 when the run
 // failed (the last log line names the system and the reason).
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { EXIT_USAGE } from '../cli.js';
-import { asStep, reasonOf } from '../aggregator/failure.js';
-import { BACKFILL_USAGE, UsageError, parseBackfillArgs, type BackfillArgs } from '../backfill/args.js';
+import { asStep } from '../runtime/failure.js';
+import { BACKFILL_USAGE, parseBackfillArgs } from '../backfill/args.js';
 import { runBackfill, type BackfillSummary } from '../backfill/backfill.js';
 import { backfillConfigSchema, type BackfillConfig } from '../backfill/config.js';
 import { FeedGapInbox } from '../backfill/feed-gaps.js';
@@ -14,15 +12,11 @@ import { PolygonRestClient, type PolygonRestOptions } from '../backfill/polygon-
 import { LogProgress, TerminalProgress, type Progress } from '../backfill/progress.js';
 import { TokenBucket } from '../backfill/token-bucket.js';
 import { createClickHouse } from '../db/clickhouse.js';
-import { ArchiveProducer } from '../kafka/archive-producer.js';
-import { connectNats, redactUrl } from '../nats/connection.js';
-import { ensureStreams } from '../nats/streams.js';
-import { ConfigError, loadConfig } from '../runtime/config.js';
 import { createLogger, type Logger } from '../runtime/logger.js';
-import { Shutdown } from '../runtime/shutdown.js';
+import type { Shutdown } from '../runtime/shutdown.js';
+import { EXIT_FAILED, connectJobJetStream, openBarArchive, prepareJob, runJob } from './job-support.js';
 
 const SERVICE = 'market-pipeline-backfill';
-const EXIT_FAILED = 1;
 const LEDGER_TABLES = [
   'aggregates',
   'backfill_empty_ranges',
@@ -45,26 +39,9 @@ export async function run(
   env: NodeJS.ProcessEnv = process.env,
   options: RunOptions = {},
 ): Promise<number> {
-  let parsed: BackfillArgs;
-  let config: BackfillConfig;
-  try {
-    parsed = parseBackfillArgs(args);
-    if (parsed.help) {
-      console.log(BACKFILL_USAGE);
-      return 0;
-    }
-    config = loadConfig(backfillConfigSchema, env);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`market-pipeline backfill: ${error.message}\n\n${BACKFILL_USAGE}`);
-      return EXIT_USAGE;
-    }
-    if (error instanceof ConfigError) {
-      console.error(`market-pipeline backfill: ${error.message}`);
-      return EXIT_USAGE;
-    }
-    throw error;
-  }
+  const prepared = prepareJob('backfill', BACKFILL_USAGE, parseBackfillArgs, backfillConfigSchema, args, env);
+  if (!prepared.ok) return prepared.exitCode;
+  const { args: parsed, config } = prepared;
 
   // On a terminal the progress bars stay at the bottom and log lines go above them.
   const terminal = options.progress === undefined && !options.log && process.stdout.isTTY;
@@ -92,39 +69,27 @@ export async function run(
     'backfill starting',
   );
 
-  // SIGTERM: stop between requests; bars already published stay, events stay unacked.
-  const shutdown = new Shutdown(log);
-  const onSignal = (signal: NodeJS.Signals) => {
-    log.warn({ signal }, 'stopping the run');
-    void shutdown.run();
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
-  try {
-    const summary = await backfill(config, explicit, nowMs, log, shutdown, {
-      ...options,
-      progress: options.progress ?? progressBars,
-    });
-    const line = summaryLine(summary);
-    log.info(summary, line);
-    progressBars?.printAbove(line);
-    if (summary.failedSeries.length === 0) return 0;
-    const reason = `${summary.failedSeries.length} series failed: ${summary.failedSeries.join('; ')}`;
-    log.error({ failedSeries: summary.failedSeries }, `backfill failed: ${reason}`);
-    progressBars?.printAbove(`backfill failed: ${reason}`);
-    return EXIT_FAILED;
-  } catch (error) {
-    const reason = shutdown.shuttingDown
-      ? `interrupted by a shutdown signal (${reasonOf(error)})`
-      : reasonOf(error);
-    log.error({ err: error }, `backfill failed: ${reason}`);
-    progressBars?.printAbove(`backfill failed: ${reason}`);
-    return EXIT_FAILED;
-  } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-    await shutdown.run();
-  }
+  // On a signal the run stops between requests; bars already published stay, feed-gap
+  // events stay unacked (redelivered to the next run).
+  return runJob(
+    'backfill',
+    log,
+    async (shutdown) => {
+      const summary = await backfill(config, explicit, nowMs, log, shutdown, {
+        ...options,
+        progress: options.progress ?? progressBars,
+      });
+      const line = summaryLine(summary);
+      log.info(summary, line);
+      progressBars?.printAbove(line);
+      if (summary.failedSeries.length === 0) return 0;
+      const reason = `${summary.failedSeries.length} series failed: ${summary.failedSeries.join('; ')}`;
+      log.error({ failedSeries: summary.failedSeries }, `backfill failed: ${reason}`);
+      progressBars?.printAbove(`backfill failed: ${reason}`);
+      return EXIT_FAILED;
+    },
+    (line) => progressBars?.printAbove(line),
+  );
 }
 
 async function backfill(
@@ -151,31 +116,9 @@ async function backfill(
       throw new Error(`table(s) ${missing.join(', ')} missing: run market-pipeline migrate`);
   });
 
-  const natsWhere = `NATS at ${redactUrl(config.NATS_URL)}`;
-  const nats = await asStep(natsWhere, () =>
-    connectNats(config.NATS_URL, SERVICE, log, { waitOnFirstConnect: false, maxReconnectAttempts: 10 }),
-  );
-  shutdown.add('NATS connection', () => nats.nc.close());
-  const js = jetstream(nats.nc);
-  const feedGaps = await asStep(`${natsWhere}: JetStream`, async () => {
-    const jsm = await jetstreamManager(nats.nc);
-    await ensureStreams(jsm, {
-      maxAgeMs: config.NATS_STREAM_MAX_AGE_SECONDS * 1000,
-      duplicateWindowMs: config.NATS_DUPLICATE_WINDOW_SECONDS * 1000,
-    });
-    return FeedGapInbox.open(js, jsm, log);
-  });
-
-  let archive: { producer: ArchiveProducer; topic: string } | undefined;
-  if (config.KAFKA_BROKERS) {
-    const producer = new ArchiveProducer({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID });
-    shutdown.add('Kafka producer', () => producer.close());
-    const topic = config.KAFKA_AGGREGATE_TOPIC;
-    await asStep(`Kafka at ${config.KAFKA_BROKERS.join(',')}: topic ${topic}`, () =>
-      producer.ensureTopics([topic]),
-    );
-    archive = { producer, topic };
-  }
+  const { js, jsm, where } = await connectJobJetStream(config, SERVICE, log, shutdown);
+  const feedGaps = await asStep(`${where}: feed gaps`, () => FeedGapInbox.open(js, jsm, log));
+  const archive = await openBarArchive(config, shutdown);
 
   const rest = new PolygonRestClient({
     baseUrl: config.POLYGON_REST_URL,
