@@ -8,6 +8,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { bridgeIngest } from './bridge-ingest.js';
+import { bridgeScaling } from './bridge-scaling.js';
+import { collectorThroughput } from './collector-throughput.js';
 import type { Benchmark, BenchOptions, Size } from './lib/benchmark.js';
 import { closeAllResources, serverEnv } from './lib/fixtures.js';
 import { machineInfo } from './lib/machine.js';
@@ -22,7 +24,7 @@ import {
   type RunReport,
 } from './lib/report.js';
 
-export const BENCHMARKS: Benchmark[] = [bridgeIngest];
+export const BENCHMARKS: Benchmark[] = [bridgeIngest, collectorThroughput, bridgeScaling];
 
 const USAGE = `usage: node dist/bench/run.js [options]
   --only a,b          run only these benchmarks (${BENCHMARKS.map((b) => b.id).join(', ')})

@@ -63,36 +63,37 @@ export interface Sides<P, B> {
 }
 
 /**
- * Runs `rounds` rounds of both sides, alternating which goes first (product–baseline,
- * baseline–product, …) so that a drift in the machine's load favours neither.
+ * Runs `rounds` rounds of every side, rotating which goes first (for two sides:
+ * product–baseline, baseline–product, …) so that a drift in the machine's load favours
+ * none of them. Returns each side's results in round order.
  */
+export async function rotate<T>(
+  rounds: number,
+  sides: Record<string, (round: number) => Promise<T>>,
+  log: (line: string) => void = () => undefined,
+): Promise<Record<string, T[]>> {
+  const names = Object.keys(sides);
+  const out: Record<string, T[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(round + i) % names.length]!;
+      const result = await sides[name]!(round);
+      out[name]!.push(result);
+      log(`round ${round + 1}/${rounds} ${name}: ${JSON.stringify(result)}`);
+    }
+  }
+  return out;
+}
+
+/** `rotate` with the two usual sides. */
 export async function alternate<P, B>(
   rounds: number,
   product: (round: number) => Promise<P>,
   baseline: (round: number) => Promise<B>,
   log: (line: string) => void = () => undefined,
 ): Promise<Sides<P, B>> {
-  const out: Sides<P, B> = { product: [], baseline: [] };
-  for (let round = 0; round < rounds; round++) {
-    const runProduct = async () => {
-      const result = await product(round);
-      out.product.push(result);
-      log(`round ${round + 1}/${rounds} product: ${JSON.stringify(result)}`);
-    };
-    const runBaseline = async () => {
-      const result = await baseline(round);
-      out.baseline.push(result);
-      log(`round ${round + 1}/${rounds} baseline: ${JSON.stringify(result)}`);
-    };
-    if (round % 2 === 0) {
-      await runProduct();
-      await runBaseline();
-    } else {
-      await runBaseline();
-      await runProduct();
-    }
-  }
-  return out;
+  const out = await rotate<P | B>(rounds, { product, baseline }, log);
+  return { product: out.product as P[], baseline: out.baseline as B[] };
 }
 
 /**
