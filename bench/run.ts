@@ -10,6 +10,8 @@ import { parseArgs } from 'node:util';
 import { bridgeIngest } from './bridge-ingest.js';
 import { bridgeScaling } from './bridge-scaling.js';
 import { collectorThroughput } from './collector-throughput.js';
+import { e2eLatency } from './e2e-latency.js';
+import { memory } from './memory.js';
 import type { Benchmark, BenchOptions, Size } from './lib/benchmark.js';
 import { closeAllResources, serverEnv } from './lib/fixtures.js';
 import { machineInfo } from './lib/machine.js';
@@ -24,7 +26,7 @@ import {
   type RunReport,
 } from './lib/report.js';
 
-export const BENCHMARKS: Benchmark[] = [bridgeIngest, collectorThroughput, bridgeScaling];
+export const BENCHMARKS: Benchmark[] = [bridgeIngest, collectorThroughput, e2eLatency, memory, bridgeScaling];
 
 const USAGE = `usage: node dist/bench/run.js [options]
   --only a,b          run only these benchmarks (${BENCHMARKS.map((b) => b.id).join(', ')})

@@ -56,3 +56,47 @@ export function startCollectorProcess(s: CollectorSettings): Promise<Workload> {
     },
   });
 }
+
+export interface LivePipeline {
+  collector: Workload;
+  bridge: Workload;
+  stop(): Promise<void>;
+}
+
+/**
+ * The product's live path as it runs in production, one process each: collector
+ * (simulator → NATS) and bridge (NATS → PostgreSQL), both with their defaults; resolves
+ * once both are ready (the collector subscribed to the feed).
+ */
+export async function startLivePipeline(
+  natsUrl: string,
+  dbEnv: Record<string, string>,
+  simulator: SimulatorProcess,
+  symbols: readonly string[],
+  profileDir?: string,
+): Promise<LivePipeline> {
+  const bridge = await startWorkload(['bridge'], {
+    name: 'bridge',
+    profileDir,
+    env: { ...dbEnv, NATS_URL: natsUrl },
+  });
+  let collector: Workload | undefined;
+  try {
+    await bridge.waitReady();
+    collector = await startCollectorProcess({ natsUrl, wsUrl: simulator.wsUrl, symbols, profileDir });
+    await collector.waitReady();
+  } catch (error) {
+    await collector?.stop();
+    await bridge.stop();
+    throw error;
+  }
+  const c = collector;
+  return {
+    collector: c,
+    bridge,
+    async stop() {
+      await c.stop();
+      await bridge.stop();
+    },
+  };
+}
