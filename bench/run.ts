@@ -7,6 +7,7 @@
 //                          [--profile DIR] [--out DIR]
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { aggregator } from './aggregator.js';
 import { bridgeIngest } from './bridge-ingest.js';
 import { bridgeScaling } from './bridge-scaling.js';
 import { collectorThroughput } from './collector-throughput.js';
@@ -26,7 +27,14 @@ import {
   type RunReport,
 } from './lib/report.js';
 
-export const BENCHMARKS: Benchmark[] = [bridgeIngest, collectorThroughput, e2eLatency, memory, bridgeScaling];
+export const BENCHMARKS: Benchmark[] = [
+  bridgeIngest,
+  collectorThroughput,
+  e2eLatency,
+  aggregator,
+  memory,
+  bridgeScaling,
+];
 
 const USAGE = `usage: node dist/bench/run.js [options]
   --only a,b          run only these benchmarks (${BENCHMARKS.map((b) => b.id).join(', ')})
