@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 TEST_ENV := scripts/test-env
 
-.PHONY: help demo deps build lint typecheck test-env test-env-down test test-unit test-integration
+.PHONY: help demo deps build lint typecheck test-env test-env-down test test-unit test-integration bench
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -38,3 +38,8 @@ test-integration: test-env ## Integration tests against the real servers
 
 test: test-env build lint ## Everything CI runs: servers, build, lint, all tests
 	scripts/run-tests.sh
+
+bench: build ## Benchmarks on the local servers: table + bench/results/<date>.json (BENCH_ARGS="--quick", "--only <id>", "--soak-seconds 60")
+	$(TEST_ENV)/up.sh nats postgres clickhouse
+	npx tsc -p bench/tsconfig.json
+	node dist/bench/bench/run.js $(BENCH_ARGS)

@@ -13,7 +13,7 @@ import { STREAMS } from '../workloads/src/contracts/subjects.js';
 import { bySize, type Benchmark, type BenchOptions } from './lib/benchmark.js';
 import { privateNats, Resources, type BenchNats } from './lib/fixtures.js';
 import { startCollectorProcess, startSimulatorProcess } from './lib/pipeline.js';
-import { REPO_ROOT, sleep, spawnNode, waitFor } from './lib/processes.js';
+import { baselineScript, sleep, spawnNode, waitFor } from './lib/processes.js';
 import type { BenchmarkResult, ResultRow } from './lib/report.js';
 import { median, rotate } from './lib/stats.js';
 import { benchQuotes, SYMBOLS, tickMessages, writeReplayFile } from './lib/ticks.js';
@@ -98,7 +98,7 @@ async function minimalRun(
   await nats.resetStream(STREAMS.ticks.name);
   let line = '';
   const publisher = spawnNode(
-    path.join(REPO_ROOT, 'dist/bench/baselines/minimal-publisher.js'),
+    baselineScript('minimal-publisher.js'),
     ['--nats', nats.url, '--file', payloadFile, '--mode', mode],
     { name: `minimal-publisher-${mode}`, env: {}, onLine: (l) => (line = l.startsWith('{') ? l : line) },
   );

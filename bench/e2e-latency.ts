@@ -3,14 +3,13 @@
 // defaults. For every tick of a measured window, the time from its quote time to the
 // moment its row was seen in market_ticks. Baseline: a minimal script reading the same
 // feed and inserting each frame straight into the table (no NATS, no batching).
-import path from 'node:path';
 import type pg from 'pg';
 import { DEMO_API_KEY } from '../workloads/src/simulator/config.js';
 import { bySize, type Benchmark, type BenchOptions } from './lib/benchmark.js';
 import { freshDatabases, privateNats, Resources } from './lib/fixtures.js';
 import { LatencyProbe, type LatencyResult } from './lib/latency.js';
 import { startLivePipeline, startSimulatorProcess, type SimulatorProcess } from './lib/pipeline.js';
-import { REPO_ROOT, sleep, spawnNode } from './lib/processes.js';
+import { baselineScript, sleep, spawnNode } from './lib/processes.js';
 import type { BenchmarkResult, ResultRow } from './lib/report.js';
 import { alternate, distribution, median, type Distribution } from './lib/stats.js';
 import { SYMBOLS } from './lib/ticks.js';
@@ -87,7 +86,7 @@ async function run(o: BenchOptions): Promise<BenchmarkResult> {
       async () => {
         await dbs.pg.query('TRUNCATE market_ticks');
         const direct = spawnNode(
-          path.join(REPO_ROOT, 'dist/bench/baselines/direct-insert.js'),
+          baselineScript('direct-insert.js'),
           ['--ws', simulator.wsUrl, '--key', DEMO_API_KEY, '--symbols', SYMBOLS.join(',')],
           { name: 'direct-insert', env: dbs.env },
         );

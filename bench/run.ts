@@ -3,7 +3,7 @@
 // under bench/results/. Every benchmark alternates the product's path with a baseline in
 // the same run and reports medians; none of this is a test (no figure fails anything).
 //
-//   node dist/bench/run.js [--only id,id] [--quick | --tiny] [--rounds N] [--soak-seconds S]
+//   node dist/bench/bench/run.js [--only id,id] [--quick | --tiny] [--rounds N] [--soak-seconds S]
 //                          [--profile DIR] [--out DIR]
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -36,7 +36,7 @@ export const BENCHMARKS: Benchmark[] = [
   bridgeScaling,
 ];
 
-const USAGE = `usage: node dist/bench/run.js [options]
+const USAGE = `usage: node dist/bench/bench/run.js [options]
   --only a,b          run only these benchmarks (${BENCHMARKS.map((b) => b.id).join(', ')})
   --quick             smaller sizes and fewer rounds (a few minutes)
   --tiny              smallest sizes, one round (the smoke test)
@@ -106,7 +106,7 @@ async function main(): Promise<number> {
   const report: RunReport = {
     schema: 1,
     date: startedAt.toISOString(),
-    command: `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(),
+    command: `node dist/bench/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(),
     options: { size, rounds: options.rounds, soakSeconds: options.soakSeconds, only: only ?? 'all' },
     machine,
     benchmarks: results,

@@ -4,7 +4,7 @@
 // next one), with no NATS, no batching delay and no confirmation protocol. It runs until
 // SIGTERM.
 //
-//   node dist/bench/baselines/direct-insert.js --ws URL --key KEY --symbols A/B,C/D   (TIMESCALEDB_* from env)
+//   node dist/bench/bench/baselines/direct-insert.js --ws URL --key KEY --symbols A/B,C/D   (TIMESCALEDB_* from env)
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import WebSocket from 'ws';

@@ -7,7 +7,7 @@
 // It reads everything first, then times only the publishing, and prints one JSON line:
 // {"seconds":…,"cpuSeconds":…,"confirmed":…,"failed":…}.
 //
-//   node dist/bench/baselines/minimal-publisher.js --nats URL --file payloads.jsonl [--mode raw|js]
+//   node dist/bench/bench/baselines/minimal-publisher.js --nats URL --file payloads.jsonl [--mode raw|js]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { jetstream } from '@nats-io/jetstream';

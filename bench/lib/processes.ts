@@ -19,6 +19,11 @@ function findRepoRoot(): string {
 }
 
 export const REPO_ROOT = findRepoRoot();
+
+/** A baseline script of bench/baselines, compiled next to this module's own build. */
+export function baselineScript(file: string): string {
+  return new URL(`../baselines/${file}`, import.meta.url).pathname;
+}
 const CLI = path.join(REPO_ROOT, 'bin/market-pipeline.js');
 const KEEP_LINES = 200;
 
