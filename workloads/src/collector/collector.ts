@@ -65,6 +65,8 @@ export const EXIT_OK = 0;
 export const EXIT_AUTH_FAILED = 1;
 
 const EVENT_QUEUE_CAPACITY = 10_000;
+/** One confirmation in this many goes into the publish latency histogram. */
+export const PUBLISH_LATENCY_SAMPLE = 16;
 const DEAD_LETTER_BACKLOG = 1000;
 
 export class Collector {
@@ -143,9 +145,9 @@ export class Collector {
       window: config.COLLECTOR_PUBLISH_WINDOW,
       ackTimeoutMs: config.COLLECTOR_PUBLISH_TIMEOUT_MS,
       onConfirmed: (_tick, duplicate, seconds) => {
-        this.published++;
+        // A sample of the latencies: observing every tick cost ~3% of the collector's CPU.
+        if (this.published++ % PUBLISH_LATENCY_SAMPLE === 0) this.metrics.publishLatency.observe(seconds);
         if (duplicate) this.duplicates++;
-        this.metrics.publishLatency.observe(seconds);
       },
       onSendFailed: (reason, noStream) => this.publishFailed('ticks', reason, noStream),
     });

@@ -1,7 +1,7 @@
 // Frames below are copied from real server output and the provider's own examples
 // (/work/shared/reference/polygon-forex.md §1), not invented shapes (seed lesson 2).
 import { describe, expect, it } from '@jest/globals';
-import { isAuthSuccess, parseFrame, subscribedTopic } from './polygon-frames.js';
+import { isAuthSuccess, parseFrame, quoteEventSchema, subscribedTopic } from './polygon-frames.js';
 
 const CONNECTED = '[{"ev":"status","status":"connected","message":"Connected Successfully"}]';
 const AUTH_SUCCESS = '[{"ev":"status","status":"auth_success","message":"authenticated"}]';
@@ -115,6 +115,39 @@ describe('Polygon frame parsing', () => {
       expect(frame.rejected).toEqual([]);
       expect(frame.malformed).toHaveLength(1);
       expect(frame.malformed[0]!.reason).toMatch(/^quote: p: /);
+    }
+  });
+
+  it('reads every quote as the schema does, whether or not it takes the path without zod', () => {
+    // Edge cases on each side of the schema's limits; the parser's quick check must agree.
+    const base = { ev: 'C', p: 'EUR/USD', x: 48, a: 1.0851, b: 1.0849, t: 1767607200123 };
+    const variants: Record<string, unknown>[] = [
+      base,
+      { ...base, p: 'eur-usd' },
+      { ...base, p: ' EUR/USD ' },
+      { ...base, p: 'EURUSD' },
+      { ...base, p: 7 },
+      { ...base, x: '48' },
+      { ...base, x: 48.5 },
+      { ...base, x: -1 },
+      { ...base, x: 2 ** 53 },
+      { ...base, a: 0 },
+      { ...base, b: -1.08 },
+      { ...base, a: 999_999_999.99 },
+      { ...base, a: 1e9 },
+      { ...base, b: '1.0849' },
+      { ...base, t: 0 },
+      { ...base, t: -5 },
+      { ...base, t: 1767607200123.5 },
+      { ...base, t: '1767607200123' },
+      { ...base, extra: 'ignored' },
+      { ev: 'C', p: 'EUR/USD', a: 1.0851, b: 1.0849, t: 1767607200123 },
+    ];
+    for (const event of variants) {
+      const expected = quoteEventSchema.safeParse(event);
+      const frame = parseFrame(JSON.stringify([event]));
+      if (expected.success) expect(frame.quotes).toEqual([expected.data]);
+      else expect(frame.quotes).toEqual([]);
     }
   });
 });

@@ -109,6 +109,11 @@ function classify(event: unknown, frame: ParsedFrame): void {
     return;
   }
   if (event.ev === 'C') {
+    const plain = plainQuote(event);
+    if (plain) {
+      frame.quotes.push(plain);
+      return;
+    }
     const quote = quoteEventSchema.safeParse(event);
     if (quote.success) {
       frame.quotes.push(quote.data);
@@ -127,6 +132,35 @@ function classify(event: unknown, frame: ParsedFrame): void {
     return;
   }
   frame.unknown.push(event.ev);
+}
+
+/** Pair spellings seen, and their symbol; bounded, since the pair comes from the network. */
+const pairSymbols = new Map<string, string | undefined>();
+const PAIR_CACHE_MAX = 1024;
+
+function cachedSymbol(pair: string): string | undefined {
+  if (pairSymbols.has(pair)) return pairSymbols.get(pair);
+  const symbol = symbolFromPolygonPair(pair);
+  if (pairSymbols.size < PAIR_CACHE_MAX) pairSymbols.set(pair, symbol);
+  return symbol;
+}
+
+/**
+ * The common quote, checked without zod (which costs as much per quote as JSON.parse; the
+ * collector's hot path, bench/collector-throughput.ts): numbers as numbers, a known pair,
+ * within the schema's limits. It accepts a subset of what quoteEventSchema accepts, with
+ * the same result (the unit tests hold them side by side); anything else goes through the
+ * schema, which decides and explains.
+ */
+function plainQuote(event: Record<string, unknown>): Quote | undefined {
+  const { p, x, a, b, t } = event;
+  if (typeof p !== 'string' || typeof a !== 'number' || typeof b !== 'number') return undefined;
+  if (typeof x !== 'number' || typeof t !== 'number') return undefined;
+  if (!(a > 0 && a < 1e9 && b > 0 && b < 1e9)) return undefined;
+  if (!Number.isSafeInteger(x) || !Number.isSafeInteger(t) || t < 0) return undefined;
+  const symbol = cachedSymbol(p);
+  if (symbol === undefined) return undefined;
+  return { symbol, bid: b, ask: a, exchange: x, timestampMs: t };
 }
 
 export function describeIssues(error: z.ZodError): string {

@@ -7,8 +7,16 @@ import { ConfigError, loadConfig } from '../runtime/config.js';
 import { createLogger } from '../runtime/logger.js';
 import { createRegistry, startOpsServer } from '../runtime/ops-server.js';
 import { Shutdown } from '../runtime/shutdown.js';
-import { SERVICE } from '../collector/collector.js';
-import { startTickArchiver } from '../collector/tick-archiver.js';
+import { SERVICE, type CompanionContext } from '../collector/collector.js';
+
+/**
+ * The Kafka archiver, loaded only when KAFKA_BROKERS is set: the Kafka client weighs
+ * ~45 MB of RSS on its own (bench/memory.ts), more than the rest of the collector.
+ */
+async function startTickArchiver(context: CompanionContext) {
+  const { startTickArchiver: start } = await import('../collector/tick-archiver.js');
+  return start(context);
+}
 
 export async function run(_args: string[]): Promise<number> {
   let config: CollectorConfig;

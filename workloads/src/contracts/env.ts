@@ -91,11 +91,12 @@ export const migrateEnv = z.object({
 /**
  * Batching of the bridge (seed names; timeouts in seconds, decimals allowed, read as ms).
  * "Live" covers ticks and live_aggregated bars; "historical" the polygon_historical bars.
- * Defaults measured with bench/bridge-latency.ts and bench/bridge-batch-size.ts: a live
- * timeout of 1 s (seed: 5 s) puts a tick in PostgreSQL within ~1.1 s instead of ~5 s for
- * one small write per second (~2 ms each at 100 ticks/s); 1000 rows is where the cost per
- * tick stops falling (~70k rows/s). Historical bars arrive in bulk, where ClickHouse
- * wants large inserts: 5000 per insert (seed: 1000) wrote ~2.9x the rows per second.
+ * Defaults measured with the first bridge benchmarks (since folded into bench/e2e-latency.ts
+ * and bench/bridge-ingest.ts): a live timeout of 1 s (seed: 5 s) puts a tick in PostgreSQL
+ * within ~1.1 s instead of ~5 s for one small write per second (~2 ms each at 100
+ * ticks/s); 1000 rows is where the cost per tick stops falling (~70k rows/s). Historical
+ * bars arrive in bulk, where ClickHouse wants large inserts: 5000 per insert (seed: 1000)
+ * wrote ~2.9x the rows per second.
  */
 export const bridgeEnv = z.object({
   LIVE_BATCH_SIZE: env.positiveInt().default(1000),

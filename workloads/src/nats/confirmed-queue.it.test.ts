@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { startPrivateNats, type PrivateNats } from '../../../test/support/private-nats.js';
 import { connectNats, type NatsHandle } from './connection.js';
 import { ConfirmedPublishQueue, type QueuedMessage } from './confirmed-queue.js';
+import { WireBatch } from './wire-batch.js';
 
 const STREAM = 'CQ_TEST';
 const silent = pino({ level: 'silent' });
@@ -115,6 +116,31 @@ describe('ConfirmedPublishQueue with a real nats-server', () => {
       new Set(Array.from({ length: 100 }, (_, i) => `m-${i}`)),
     );
   }, 30_000);
+
+  it('stores batched and individually published messages byte for byte, in offer order', async () => {
+    // This client offers the batched path; without it every message would go through publish().
+    expect(WireBatch.for(handle.nc)).toBeDefined();
+    await createStream();
+    const messages: QueuedMessage[] = [
+      { subject: 'cq.a', data: '{"symbol":"EUR/USD","bid":1.0848}', msgId: 'plain-1' },
+      { subject: 'cq.a', data: '{"note":"naïve €: multi-byte UTF-8"}', msgId: 'utf8-2' },
+      { subject: 'cq.b', data: new Uint8Array([0, 1, 2, 255]), msgId: 'binary-3' }, // publish()
+      { subject: 'cq.b', data: 'id with a space', msgId: 'spaced id 4' }, // publish()
+      { subject: 'cq.a', data: '', msgId: 'empty-5' },
+      { subject: 'cq.c', data: 'x'.repeat(5000), msgId: 'large-6' },
+    ];
+    queue = new ConfirmedPublishQueue(handle.nc, { capacity: 10, window: 10, ackTimeoutMs: 1000 });
+    for (const m of messages) expect(queue.offer(m)).toBe(true);
+    expect(await queue.flush(10_000)).toBe(true);
+    for (const [i, m] of messages.entries()) {
+      const stored = await jsm.streams.getMessage(STREAM, { seq: i + 1 });
+      expect(stored!.subject).toBe(m.subject);
+      expect(stored!.header.get('Nats-Msg-Id')).toBe(m.msgId);
+      expect(Buffer.from(stored!.data)).toEqual(
+        typeof m.data === 'string' ? Buffer.from(m.data, 'utf8') : Buffer.from(m.data),
+      );
+    }
+  });
 
   it('returns what was never confirmed when closed', async () => {
     queue = new ConfirmedPublishQueue(handle.nc, { capacity: 10, window: 5, ackTimeoutMs: 500 });

@@ -15,6 +15,8 @@ export interface Entry<T> {
   /** Position in arrival order (0, 1, 2, … over the life of the log). */
   readonly pos: number;
   state: EntryState;
+  /** performance.now() of the latest send (the publisher's bookkeeping). */
+  sentAt: number;
 }
 
 export class PendingLog<T> {
@@ -44,7 +46,7 @@ export class PendingLog<T> {
   /** Appends; false (and nothing stored) when the log is full. */
   push(item: T): boolean {
     if (this.full) return false;
-    this.ring[this.tail % this.capacity] = { item, pos: this.tail, state: EntryState.Pending };
+    this.ring[this.tail % this.capacity] = { item, pos: this.tail, state: EntryState.Pending, sentAt: 0 };
     this.tail++;
     return true;
   }
