@@ -205,7 +205,7 @@ async function run(o: BenchOptions): Promise<BenchmarkResult> {
       title: 'Bridge ingest: pre-filled JetStream stream → databases',
       rows: rowsOut,
       notes: [
-        `${ticks} ticks of ${SYMBOLS.length} symbols, ${o.rounds} rounds; bridge with its defaults (LIVE_BATCH_SIZE 1000, unnest INSERT … ON CONFLICT DO NOTHING), one process; the clock runs from the moment every replica holds its first batch until the consumer has every message acked`,
+        `${ticks} ticks of ${SYMBOLS.length} symbols, ${o.rounds} rounds; bridge with its defaults (LIVE_BATCH_SIZE 1000; COPY per batch, INSERT … ON CONFLICT DO NOTHING when a batch holds stored ticks), one process; the clock runs from the moment every replica holds its first batch until the consumer has every message acked`,
         'COPY: psql, one COPY … FROM STDIN of all rows into the same (truncated) table, timed by psql; both sides pay the same two indexes',
         `${bars} polygon_historical bars (HISTORICAL_BATCH_SIZE 5000); rate from the first acked batch to the last; baseline: one JSONEachRow insert of all rows with @clickhouse/client`,
         'PostgreSQL of the test environment: fsync and synchronous_commit off',

@@ -7,6 +7,7 @@ import {
   BAR_SOURCES,
   TICK_SOURCE,
   barSchema,
+  isPlainTick,
   tickSchema,
   type Bar,
   type Tick,
@@ -57,7 +58,9 @@ export function routeMessage(stream: StreamKind, subject: string, data: Uint8Arr
 }
 
 function routeTick(subject: string, payload: unknown): Routed {
-  const parsed = tickSchema.safeParse(payload);
+  const parsed = isPlainTick(payload)
+    ? { success: true as const, data: payload }
+    : tickSchema.safeParse(payload);
   if (!parsed.success) return invalid(parsed.error);
   if (parsed.data.timestamp_ms >= MAX_TIMESTAMP_MS) return outOfRange(parsed.data.timestamp_ms);
   const expected = tickSubject(parsed.data.symbol);

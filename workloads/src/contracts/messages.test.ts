@@ -3,6 +3,7 @@ import {
   barMessageId,
   barSchema,
   barVersion,
+  isPlainTick,
   tickMessageId,
   tickSchema,
   type Bar,
@@ -64,6 +65,51 @@ describe('message schemas', () => {
       expect(result.success).toBe(false);
       expect(result.error!.issues[0]!.path.join('.')).toBe(field);
     }
+  });
+
+  it('recognises plain ticks without zod only where the schema accepts them', () => {
+    const variants: unknown[] = [
+      tick,
+      { ...tick, symbol: 'EURUSD' },
+      { ...tick, symbol: 'eur/usd' },
+      { ...tick, bid: 0 },
+      { ...tick, ask: -1 },
+      { ...tick, mid: Number.POSITIVE_INFINITY },
+      { ...tick, spread: -0.5 },
+      { ...tick, spread: Number.NaN },
+      { ...tick, bid: '1.0848' },
+      { ...tick, timestamp_ms: -1 },
+      { ...tick, timestamp_ms: 1.5 },
+      { ...tick, timestamp_ms: 2 ** 53 },
+      { ...tick, exchange: 4.8 },
+      { ...tick, exchange: -3 },
+      { ...tick, source: 'live_aggregated' },
+      { ...tick, event_type: 'trade' },
+      { ...tick, extra: 1 },
+      { ...tick, ingested_at: '2024-02-29T00:00:00.000Z' },
+      { ...tick, ingested_at: '2023-02-29T00:00:00.000Z' },
+      { ...tick, ingested_at: '2024-01-31T23:59:59.999Z' },
+      { ...tick, ingested_at: '2024-13-01T00:00:00.000Z' },
+      { ...tick, ingested_at: '2024-01-25T24:00:00.000Z' },
+      { ...tick, ingested_at: '2024-01-25T16:00:00Z' },
+      { ...tick, ingested_at: '2024-01-25T16:00:00.200+01:00' },
+      { ...tick, ingested_at: '2024-01-25 16:00:00.200Z' },
+      { ...tick, ingested_at: '0000-01-01T00:00:00.000Z' },
+      (({ exchange: _, ...rest }) => rest)(tick),
+      [tick],
+      null,
+      'tick',
+    ];
+    let plain = 0;
+    for (const candidate of variants) {
+      const schema = tickSchema.safeParse(candidate);
+      if (isPlainTick(candidate)) {
+        plain++;
+        expect(schema.success).toBe(true);
+        expect(schema.data).toEqual(candidate);
+      }
+    }
+    expect(plain).toBeGreaterThanOrEqual(4); // the common spellings do take the quick path
   });
 
   it('refuses bars with an unknown timeframe, inconsistent prices or start', () => {

@@ -30,6 +30,50 @@ export const tickSchema = z
   .strict();
 export type Tick = z.infer<typeof tickSchema>;
 
+const TICK_KEYS = 10;
+/** An ISO-8601 UTC time as toISOString() writes it, on a day every month has (01–28). */
+const PLAIN_ISO_UTC =
+  /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+const SYMBOL = /^[A-Z]{3}\/[A-Z]{3}$/;
+
+/**
+ * The tick as the collector writes it, recognised without zod (which costs as much per
+ * tick as JSON.parse; the bridge's hot path, bench/bridge-ingest.ts). It accepts a subset
+ * of what tickSchema accepts (the unit tests hold them side by side): plain numbers and the
+ * exact keys; a day 29–31 or any other spelling of a time is left to the schema, which
+ * decides and explains.
+ */
+export function isPlainTick(value: unknown): value is Tick {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const t = value as Record<string, unknown>;
+  const { symbol, bid, ask, mid, spread, timestamp_ms, exchange, ingested_at } = t;
+  return (
+    typeof symbol === 'string' &&
+    typeof bid === 'number' &&
+    typeof ask === 'number' &&
+    typeof mid === 'number' &&
+    typeof spread === 'number' &&
+    typeof timestamp_ms === 'number' &&
+    typeof exchange === 'number' &&
+    typeof ingested_at === 'string' &&
+    t.source === TICK_SOURCE &&
+    t.event_type === 'quote' &&
+    Object.keys(t).length === TICK_KEYS &&
+    bid > 0 &&
+    ask > 0 &&
+    mid > 0 &&
+    Number.isFinite(bid) &&
+    Number.isFinite(ask) &&
+    Number.isFinite(mid) &&
+    Number.isFinite(spread) &&
+    Number.isSafeInteger(timestamp_ms) &&
+    timestamp_ms >= 0 &&
+    Number.isSafeInteger(exchange) &&
+    SYMBOL.test(symbol) &&
+    PLAIN_ISO_UTC.test(ingested_at)
+  );
+}
+
 export const barSchema = z
   .object({
     symbol: symbolSchema,
