@@ -254,13 +254,15 @@ export class Scenario {
     await this.k.run(['create', '-f', '-'], { input: JSON.stringify(job) });
     await this.kubectlWait([`job/${jobName}`, '--for=condition=Complete'], 100);
 
-    const symbols = this.pipeline.spec.symbols;
+    // Wait for the bar of every window that had ticks (not just one bar per symbol): the
+    // bridge writes them in batches, so the last window's bars may arrive a batch later.
+    const windows = this.ticksAtTrigger.map((w) => `${w.symbol} ${w.windowMs}`);
     await this.until(
-      `5m bars of ${symbols.join(', ')} in ClickHouse`,
+      `5m bars of ${windows.length} windows in ClickHouse`,
       async () => {
-        const bars = await this.bars('5m');
-        const have = new Set(bars.map((b) => b.symbol));
-        return { done: symbols.every((s) => have.has(s)), last: [...have] };
+        const have = new Set((await this.bars('5m')).map((b) => `${b.symbol} ${b.windowMs}`));
+        const missing = windows.filter((w) => !have.has(w));
+        return { done: missing.length === 0, last: missing };
       },
       60_000,
     );

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 report=$(mktemp)
 status=0
-node --experimental-vm-modules node_modules/jest/bin/jest.js --ci --json --outputFile="$report" "$@" || status=$?
+# --forceExit: a failed end-to-end test may leave a handle open; the run must still end.
+node --experimental-vm-modules node_modules/jest/bin/jest.js --ci --forceExit --json --outputFile="$report" "$@" || status=$?
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   const skipped = r.numPendingTests + r.numTodoTests;
