@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import type { Tick } from '../../workloads/src/contracts/messages.js';
 import { TickEncoder } from '../../workloads/src/collector/quote-to-tick.js';
 import { parseFrame } from '../../workloads/src/collector/polygon-frames.js';
-import { tickRow } from '../../workloads/src/bridge/rows.js';
+import { tableRow, TICK_COLUMNS } from '../lib/ticks.js';
 
 const { values } = parseArgs({
   options: { ws: { type: 'string' }, key: { type: 'string' }, symbols: { type: 'string' } },
@@ -35,19 +35,6 @@ const INSERT = `INSERT INTO market_ticks
   SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::float8[],
                        $7::float8[], $8::int8[], $9::int4[], $10::text[], $11::timestamptz[])
   ON CONFLICT DO NOTHING`;
-const COLUMNS = [
-  'time',
-  'tenant_id',
-  'symbol',
-  'bid',
-  'ask',
-  'mid',
-  'spread',
-  'timestamp_ms',
-  'exchange',
-  'source',
-  'ingested_at',
-] as const;
 
 const encoder = new TickEncoder({});
 let waiting: Tick[] = [];
@@ -59,10 +46,10 @@ async function insertWaiting(): Promise<void> {
   const ticks = waiting;
   waiting = [];
   try {
-    const rows = ticks.map((t) => tickRow(t, 'system'));
+    const rows = ticks.map((t) => tableRow(t, 'system'));
     await pool.query(
       INSERT,
-      COLUMNS.map((c) => rows.map((r) => r[c])),
+      TICK_COLUMNS.map((c) => rows.map((r) => r[c])),
     );
   } catch (error) {
     console.error(`insert failed: ${(error as Error).message}`);

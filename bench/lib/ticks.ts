@@ -7,7 +7,7 @@ import type { Quote } from '../../workloads/src/collector/polygon-frames.js';
 import { TickEncoder, type OutgoingTick } from '../../workloads/src/collector/quote-to-tick.js';
 import { pipSizeOf } from '../../workloads/src/contracts/symbols.js';
 import type { Tick } from '../../workloads/src/contracts/messages.js';
-import { tickRow, type TickRow } from '../../workloads/src/bridge/rows.js';
+import { tickRow, tickTime, type TickRow } from '../../workloads/src/bridge/rows.js';
 
 export const SYMBOLS = [
   'EUR/USD',
@@ -103,7 +103,15 @@ export function ticksOf(quotes: readonly Quote[]): Tick[] {
   return quotes.map((q) => encoder.toTick(q, INGESTED_AT));
 }
 
-export const TICK_COLUMNS: readonly (keyof TickRow)[] = [
+/** A market_ticks row with its `time` column spelled out, as the baselines write it. */
+export type TableRow = TickRow & { time: string };
+
+export function tableRow(tick: Tick, tenantId: string): TableRow {
+  const row = tickRow(tick, tenantId);
+  return { ...row, time: tickTime(row) };
+}
+
+export const TICK_COLUMNS: readonly (keyof TableRow)[] = [
   'time',
   'tenant_id',
   'symbol',
@@ -121,7 +129,7 @@ export const TICK_COLUMNS: readonly (keyof TickRow)[] = [
 export function copyText(ticks: readonly Tick[], tenantId = 'system'): string {
   const lines = new Array<string>(ticks.length);
   for (let i = 0; i < ticks.length; i++) {
-    const row = tickRow(ticks[i]!, tenantId);
+    const row = tableRow(ticks[i]!, tenantId);
     lines[i] = TICK_COLUMNS.map((c) => String(row[c])).join('\t');
   }
   return `${lines.join('\n')}\n`;

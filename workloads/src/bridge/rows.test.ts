@@ -1,11 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { makeBar, makeTick } from '../../../test/support/market-messages.js';
-import { barRow, tickRow } from './rows.js';
+import { barRow, tickRow, tickTime } from './rows.js';
 
 describe('message → row mapping', () => {
   it('maps a tick to a market_ticks row with its time from timestamp_ms and the tenant', () => {
-    expect(tickRow(makeTick({ timestamp_ms: 1767607200123 }), 'acme')).toEqual({
-      time: '2026-01-05T10:00:00.123Z',
+    const row = tickRow(makeTick({ timestamp_ms: 1767607200123 }), 'acme');
+    expect(tickTime(row)).toBe('2026-01-05T10:00:00.123Z');
+    expect(row).toEqual({
       tenant_id: 'acme',
       symbol: 'EUR/USD',
       bid: 1.0848,

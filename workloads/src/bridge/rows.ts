@@ -1,17 +1,17 @@
-// Messages → database rows. The tick row is the unnest() column arrays' element; the bar
-// row is one JSONEachRow object for ClickHouse, carrying the version that decides which
-// write of the same bar wins (barVersion).
+// Messages → database rows. The tick row is what a market_ticks row is made of (its
+// `time` is timestamp_ms, written as a timestamptz by the writer); the bar row is one
+// JSONEachRow object for ClickHouse, carrying the version that decides which write of the
+// same bar wins (barVersion).
 import { barVersion, type Bar, type Tick } from '../contracts/messages.js';
 
 export interface TickRow {
-  /** ISO-8601 from timestamp_ms: exact to the millisecond, so a redelivery hits the same unique key. */
-  time: string;
   tenant_id: string;
   symbol: string;
   bid: number;
   ask: number;
   mid: number;
   spread: number;
+  /** Also the row's `time`: exact to the millisecond, so a redelivery hits the same unique key. */
   timestamp_ms: number;
   exchange: number;
   source: string;
@@ -20,7 +20,6 @@ export interface TickRow {
 
 export function tickRow(tick: Tick, tenantId: string): TickRow {
   return {
-    time: new Date(tick.timestamp_ms).toISOString(),
     tenant_id: tenantId,
     symbol: tick.symbol,
     bid: tick.bid,
@@ -32,6 +31,11 @@ export function tickRow(tick: Tick, tenantId: string): TickRow {
     source: tick.source,
     ingested_at: tick.ingested_at,
   };
+}
+
+/** The row's `time` column as ISO-8601 text. */
+export function tickTime(row: Pick<TickRow, 'timestamp_ms'>): string {
+  return new Date(row.timestamp_ms).toISOString();
 }
 
 export interface BarRow {

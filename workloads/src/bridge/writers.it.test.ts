@@ -1,5 +1,6 @@
-// The tick writer against a real PostgreSQL: the COPY fast path, the fall-back to
-// INSERT … ON CONFLICT DO NOTHING when a batch holds ticks already stored, and errors.
+// The tick writer against a real PostgreSQL: the binary COPY fast path (values stored
+// exactly), the fall-back to INSERT … ON CONFLICT DO NOTHING when a batch holds ticks
+// already stored or a value the binary format cannot carry, and errors.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { migrateInto, tickCount } from '../../../test/support/bridge-harness.js';
 import { createTestDatabases, type TestDatabases } from '../../../test/support/databases.js';
@@ -45,6 +46,58 @@ describe('tick writer', () => {
     expect(inserts()).toBe(2);
     expect(await tickCount(dbs)).toBe(170);
     query.mockRestore();
+  });
+
+  it('stores every value exactly as the message carried it, through COPY and through INSERT alike', async () => {
+    const ticks = [
+      makeTick({ timestamp_ms: 946684799999, bid: 0.1 + 0.2, ask: 0.30000000000000016, mid: 1 / 3 }),
+      makeTick({ timestamp_ms: t0 + 5000, bid: 151.2, ask: 151.223, mid: 151.2115, spread: 2.3 }),
+      makeTick({ timestamp_ms: t0 + 5001, exchange: -7, ingested_at: '2024-02-29T23:59:59.999Z' }),
+    ];
+    const matching = async (tenant: string) => {
+      let n = 0;
+      for (const t of ticks) {
+        n += await tickCount(
+          dbs,
+          `tenant_id = $1 AND time = $2::timestamptz AND symbol = $3 AND bid = $4::float8 AND ask = $5::float8
+             AND mid = $6::float8 AND spread = $7::float8 AND timestamp_ms = $8 AND exchange = $9
+             AND source = $10 AND ingested_at = $11::timestamptz`,
+          [
+            tenant,
+            new Date(t.timestamp_ms).toISOString(),
+            t.symbol,
+            t.bid,
+            t.ask,
+            t.mid,
+            t.spread,
+            t.timestamp_ms,
+            t.exchange,
+            t.source,
+            t.ingested_at,
+          ],
+        );
+      }
+      return n;
+    };
+    const query = jest.spyOn(dbs.pg, 'query');
+    const copied = tickWriter(dbs.pg);
+    expect(await copied.write(ticks.map((t) => tickRow(t, 'exact-copy')))).toBe(3);
+    expect(query.mock.calls.some(([sql]) => String(sql).includes('INSERT INTO'))).toBe(false);
+    query.mockRestore();
+    expect(await matching('exact-copy')).toBe(3);
+
+    // A receipt time the binary format does not take as given sends the batch to the INSERT.
+    const offset = {
+      ...tickRow(ticks[0]!, 'exact-insert'),
+      timestamp_ms: t0 + 5002,
+      ingested_at: '2026-01-05T12:00:00.25+02:00',
+    };
+    const inserted = tickWriter(dbs.pg);
+    expect(await inserted.write([...ticks.map((t) => tickRow(t, 'exact-insert')), offset])).toBe(4);
+    expect(await matching('exact-insert')).toBe(3);
+    expect(
+      await tickCount(dbs, "tenant_id = 'exact-insert' AND ingested_at = '2026-01-05T10:00:00.25Z'"),
+    ).toBe(1);
   });
 
   it('stores a quote that appears twice in one batch once', async () => {

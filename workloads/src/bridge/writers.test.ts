@@ -1,22 +1,28 @@
 import { describe, expect, it } from '@jest/globals';
 import { makeTick } from '../../../test/support/market-messages.js';
 import { tickRow } from './rows.js';
-import { ticksAsCopyText } from './writers.js';
+import { ticksAsBinaryCopy } from './writers.js';
 
-describe('tick batch as COPY text', () => {
-  it('writes one line per row, the columns in the order of the COPY statement, tab-separated', () => {
-    const rows = [
-      tickRow(makeTick({ timestamp_ms: 1767607200123 }), 'system'),
-      tickRow(makeTick({ symbol: 'USD/JPY', bid: 151.2, ask: 151.22, mid: 151.21 }), 'tenant\twith tab'),
-    ];
-    expect(ticksAsCopyText(rows).split('\n')).toEqual([
-      '2026-01-05T10:00:00.123Z\tsystem\tEUR/USD\t1.0848\t1.085\t1.0849\t2\t1767607200123\t48\tpolygon_websocket\t2026-01-05T10:00:00.200Z',
-      '2026-01-05T10:00:00.123Z\ttenant\\twith tab\tUSD/JPY\t151.2\t151.22\t151.21\t2\t1767607200123\t48\tpolygon_websocket\t2026-01-05T10:00:00.200Z',
-      '',
-    ]);
+describe('tick batch as a binary COPY payload', () => {
+  it('holds one row of 11 fields per tick and ends with the trailer', () => {
+    const rows = [tickRow(makeTick({ timestamp_ms: 1767607200123 }), 'system')];
+    const payload = ticksAsBinaryCopy([...rows, ...rows])!;
+    const headerBytes = 19;
+    expect(payload.readInt16BE(headerBytes)).toBe(11);
+    // time: the first field, microseconds since 2000-01-01 UTC.
+    expect(payload.readInt32BE(headerBytes + 2)).toBe(8);
+    expect(payload.readBigInt64BE(headerBytes + 6)).toBe((1767607200123n - 946684800000n) * 1000n);
+    expect(payload.readInt16BE(payload.length - 2)).toBe(-1);
+    const rowBytes = (payload.length - headerBytes - 2) / 2;
+    expect(Number.isInteger(rowBytes)).toBe(true);
   });
 
-  it('writes nothing for an empty batch', () => {
-    expect(ticksAsCopyText([])).toBe('');
+  it('gives up on a batch holding a value it cannot write exactly (the INSERT path takes it)', () => {
+    const good = tickRow(makeTick(), 'system');
+    expect(ticksAsBinaryCopy([good])).toBeDefined();
+    expect(ticksAsBinaryCopy([good, { ...good, exchange: 2 ** 40 }])).toBeUndefined();
+    expect(
+      ticksAsBinaryCopy([good, { ...good, ingested_at: '2026-01-05T12:00:00.2+02:00' }]),
+    ).toBeUndefined();
   });
 });

@@ -1,22 +1,26 @@
 // One statement per batch.
 //
-// Ticks: a COPY of the batch into market_ticks, which stores all of it or nothing (one
-// statement). When the batch holds a tick the table already has (a redelivery, a quote
-// re-published after the duplicate window), the quote-identity unique key refuses the
-// COPY, and the batch is written again by INSERT ... SELECT FROM unnest(column arrays) ON
-// CONFLICT DO NOTHING, which skips the duplicates. COPY is the fast path because it costs
-// PostgreSQL about half as much per row (multi-row heap inserts, no speculative insertion;
-// bench/bridge-ingest.ts), and duplicates are rare; after a batch that had some, the next
-// batches go straight to the INSERT until one arrives without duplicates, so a burst of
-// redeliveries does not pay for a refused COPY each time. The INSERT passes 11 arrays
-// whatever the batch size (a VALUES list would hit the 65,535-parameter cap).
+// Ticks: a binary COPY of the batch into market_ticks, which stores all of it or nothing
+// (one statement). It is the fast path: it costs PostgreSQL about half as much per row as
+// an INSERT (multi-row heap inserts, no speculative insertion), and in binary neither side
+// formats or parses numbers and dates (pg-binary-copy.ts; bench/bridge-ingest.ts). The
+// batch is written instead by INSERT ... SELECT FROM unnest(column arrays) ON CONFLICT DO
+// NOTHING when the COPY is refused because the batch holds a tick the table already has
+// (a redelivery, a quote re-published after the duplicate window: the quote-identity
+// unique key skips those), when it holds a value the binary format cannot carry as given,
+// or when the database refuses a value (the INSERT's error then names it, in text). After
+// a batch with duplicates the next batches go straight to the INSERT until one arrives
+// without any, so a burst of redeliveries does not pay for a refused COPY each time. The
+// INSERT passes 11 arrays whatever the batch size (a VALUES list would hit the
+// 65,535-parameter cap).
 //
 // Bars: one JSONEachRow insert; ReplacingMergeTree(version) keeps the newest version of
 // each bar, so a re-inserted bar is harmless.
 import { ClickHouseError, type ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
-import { copyFrom, copyTextField } from '../db/pg-copy.js';
-import type { BarRow, TickRow } from './rows.js';
+import { BinaryCopyBuilder, exactIsoMs, NotRepresentable } from '../db/pg-binary-copy.js';
+import { copyFrom } from '../db/pg-copy.js';
+import { tickTime, type BarRow, type TickRow } from './rows.js';
 
 export type Database = 'postgres' | 'clickhouse';
 
@@ -37,42 +41,54 @@ const INSERT_TICKS = `INSERT INTO market_ticks
                        $7::float8[], $8::int8[], $9::int4[], $10::text[], $11::timestamptz[])
   ON CONFLICT DO NOTHING`;
 
-const TICK_COLUMNS = [
-  'time',
-  'tenant_id',
-  'symbol',
-  'bid',
-  'ask',
-  'mid',
-  'spread',
-  'timestamp_ms',
-  'exchange',
-  'source',
-  'ingested_at',
-] as const satisfies readonly (keyof TickRow)[];
-
-const COPY_TICKS = `COPY market_ticks (${TICK_COLUMNS.join(', ')}) FROM STDIN`;
+const COPY_TICKS = `COPY market_ticks
+    (time, tenant_id, symbol, bid, ask, mid, spread, timestamp_ms, exchange, source, ingested_at)
+  FROM STDIN (FORMAT binary)`;
+const TICK_FIELDS = 11;
 
 const UNIQUE_VIOLATION = '23505';
 
-/** The batch in COPY text format, columns in TICK_COLUMNS order. */
-export function ticksAsCopyText(rows: readonly TickRow[]): string {
-  let text = '';
-  for (const r of rows) {
-    text +=
-      `${copyTextField(r.time)}\t${copyTextField(r.tenant_id)}\t${copyTextField(r.symbol)}\t` +
-      `${copyTextField(r.bid)}\t${copyTextField(r.ask)}\t${copyTextField(r.mid)}\t` +
-      `${copyTextField(r.spread)}\t${copyTextField(r.timestamp_ms)}\t${copyTextField(r.exchange)}\t` +
-      `${copyTextField(r.source)}\t${copyTextField(r.ingested_at)}\n`;
+/**
+ * The batch as a binary COPY payload, fields in COPY_TICKS order; undefined when a row
+ * holds a value the binary format cannot carry exactly as given (NotRepresentable).
+ */
+export function ticksAsBinaryCopy(rows: readonly TickRow[]): Buffer | undefined {
+  const copy = new BinaryCopyBuilder(64 + rows.length * 160);
+  // Ticks of one batch mostly share their receipt time (one frame's quotes): parse it once.
+  let lastIngestedAt = '';
+  let lastIngestedMs = 0;
+  try {
+    for (const r of rows) {
+      if (r.ingested_at !== lastIngestedAt) {
+        lastIngestedMs = exactIsoMs(r.ingested_at);
+        lastIngestedAt = r.ingested_at;
+      }
+      copy
+        .row(TICK_FIELDS)
+        .timestamptzMs(r.timestamp_ms)
+        .text(r.tenant_id)
+        .text(r.symbol)
+        .float8(r.bid)
+        .float8(r.ask)
+        .float8(r.mid)
+        .float8(r.spread)
+        .int8(r.timestamp_ms)
+        .int4(r.exchange)
+        .text(r.source)
+        .timestamptzMs(lastIngestedMs);
+    }
+  } catch (error) {
+    if (error instanceof NotRepresentable) return undefined;
+    throw error;
   }
-  return text;
+  return copy.finish();
 }
 
-async function copyTicks(pool: pg.Pool, rows: readonly TickRow[]): Promise<number> {
+async function copyTicks(pool: pg.Pool, payload: Buffer): Promise<number> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    return await copyFrom(client, COPY_TICKS, ticksAsCopyText(rows));
+    return await copyFrom(client, COPY_TICKS, payload);
   } catch (error) {
     // Only a refused COPY leaves the connection usable; anything else may not.
     if ((error as { code?: unknown }).code === undefined) broken = error as Error;
@@ -83,8 +99,26 @@ async function copyTicks(pool: pg.Pool, rows: readonly TickRow[]): Promise<numbe
 }
 
 async function insertIgnoringDuplicates(pool: pg.Pool, rows: readonly TickRow[]): Promise<number> {
-  const columns = TICK_COLUMNS.map((c) => rows.map((r) => r[c]));
+  const columns = [
+    rows.map(tickTime),
+    rows.map((r) => r.tenant_id),
+    rows.map((r) => r.symbol),
+    rows.map((r) => r.bid),
+    rows.map((r) => r.ask),
+    rows.map((r) => r.mid),
+    rows.map((r) => r.spread),
+    rows.map((r) => r.timestamp_ms),
+    rows.map((r) => r.exchange),
+    rows.map((r) => r.source),
+    rows.map((r) => r.ingested_at),
+  ];
   return (await pool.query(INSERT_TICKS, columns)).rowCount ?? 0;
+}
+
+/** SQLSTATE class 22 (data exception), 23502 not-null, 23514 check violation. */
+function isRefusedValue(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('22') || code === '23502' || code === '23514');
 }
 
 export function tickWriter(pool: pg.Pool): BatchWriter<TickRow> {
@@ -93,22 +127,19 @@ export function tickWriter(pool: pg.Pool): BatchWriter<TickRow> {
   return {
     database: 'postgres',
     async write(rows) {
-      if (!duplicatesSeen) {
+      const payload = duplicatesSeen ? undefined : ticksAsBinaryCopy(rows);
+      if (payload) {
         try {
-          return await copyTicks(pool, rows);
+          return await copyTicks(pool, payload);
         } catch (error) {
-          if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
+          if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION && !isRefusedValue(error)) throw error;
         }
       }
       const stored = await insertIgnoringDuplicates(pool, rows);
       duplicatesSeen = stored < rows.length;
       return stored;
     },
-    isDataError(error) {
-      // SQLSTATE class 22 (data exception), 23502 not-null, 23514 check violation.
-      const code = (error as { code?: unknown }).code;
-      return typeof code === 'string' && (code.startsWith('22') || code === '23502' || code === '23514');
-    },
+    isDataError: isRefusedValue,
   };
 }
 

@@ -1,4 +1,4 @@
-// COPY … FROM STDIN (text format) through node-postgres, without another package. pg runs
+// COPY … FROM STDIN through node-postgres, without another package. pg runs
 // any object with a submit() method as a query (its "Submittable" interface, the one
 // pg-cursor and pg-copy-streams build on) and hands it the protocol messages of its
 // statement; a COPY needs only a few of them. The whole payload goes in one CopyData
@@ -64,27 +64,14 @@ class CopyFromStdin implements pg.Submittable {
 }
 
 /**
- * Runs `COPY <table> (<columns>) FROM STDIN` with `data` in COPY text format (rows ending
- * in \n, fields separated by tabs, see copyTextField). Resolves with the rows copied; a
- * COPY is one statement, so in autocommit it either stores every row or none.
+ * Runs a `COPY <table> (<columns>) FROM STDIN` statement with `data`, already in the
+ * format the statement names (pg-binary-copy.ts writes the binary one). Resolves with the
+ * rows copied; a COPY is one statement, so in autocommit it either stores every row or none.
  */
-export function copyFrom(client: pg.ClientBase, statement: string, data: string): Promise<number> {
+export function copyFrom(client: pg.ClientBase, statement: string, data: Buffer): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     client.query(
-      new CopyFromStdin(statement, Buffer.from(data, 'utf8'), (error, rows) =>
-        error ? reject(error) : resolve(rows ?? 0),
-      ),
+      new CopyFromStdin(statement, data, (error, rows) => (error ? reject(error) : resolve(rows ?? 0))),
     );
   });
-}
-
-/** A value as a field of COPY text format: backslash, tab, newline and carriage return escaped. */
-export function copyTextField(value: string | number): string {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new RangeError(`COPY field must be a finite number, got ${value}`);
-    return String(value);
-  }
-  return /[\\\t\n\r]/.test(value)
-    ? value.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!)
-    : value;
 }
