@@ -281,6 +281,14 @@ const bridge = z.object({
   )
     .prefault({})
     .describe('Batching of historical (backfilled) bars.'),
+  writeConcurrency: z
+    .int()
+    .min(1)
+    .max(8)
+    .default(workloadDefault(bridgeEnv, 'BRIDGE_WRITE_CONCURRENCY'))
+    .describe(
+      'Batches of one stream a replica writes at the same time, each on its own connection (of timescaledb.poolSize).',
+    ),
   resources: resources.optional(),
 });
 

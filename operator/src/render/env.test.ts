@@ -54,6 +54,7 @@ describe('workload environment rendered from the spec', () => {
       HISTORICAL_BATCH_SIZE: '5000',
       HISTORICAL_BATCH_TIMEOUT: '10',
       BRIDGE_ACK_WAIT: '60',
+      BRIDGE_WRITE_CONCURRENCY: '2',
       AGGREGATE_LOOKBACK_BARS: '2',
       BACKFILL_WINDOW_DAYS: '730',
       POLYGON_WS_URL: 'wss://socket.massive.com/forex',

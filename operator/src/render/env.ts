@@ -103,6 +103,7 @@ export function configData(name: string, spec: MarketPipelineSpec): EnvMap {
     HISTORICAL_BATCH_SIZE: String(spec.bridge.historical.batchSize),
     HISTORICAL_BATCH_TIMEOUT: String(spec.bridge.historical.batchTimeoutSeconds),
     BRIDGE_ACK_WAIT: String(bridgeAckWaitSeconds(spec)),
+    BRIDGE_WRITE_CONCURRENCY: String(spec.bridge.writeConcurrency),
     AGGREGATE_LOOKBACK_BARS: String(spec.aggregator.lookbackBars),
     BACKFILL_WINDOW_DAYS: String(spec.backfill.windowDays),
   };

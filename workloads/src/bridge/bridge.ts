@@ -39,15 +39,16 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
     maxAgeMs: config.NATS_STREAM_MAX_AGE_SECONDS * 1000,
     duplicateWindowMs: config.NATS_DUPLICATE_WINDOW_SECONDS * 1000,
   });
-  // A replica holds its full lanes plus the batch being written (stream-worker.ts).
+  // A replica holds its full lanes plus the batches being written (stream-worker.ts).
+  const writes = config.BRIDGE_WRITE_CONCURRENCY;
   const settings: Record<StreamKind, ConsumerSettings> = {
-    ticks: { ackWaitMs: config.BRIDGE_ACK_WAIT, heldPerReplica: 2 * config.LIVE_BATCH_SIZE },
+    ticks: { ackWaitMs: config.BRIDGE_ACK_WAIT, heldPerReplica: (1 + writes) * config.LIVE_BATCH_SIZE },
     bars: {
       ackWaitMs: config.BRIDGE_ACK_WAIT,
       heldPerReplica:
         config.LIVE_BATCH_SIZE +
         config.HISTORICAL_BATCH_SIZE +
-        Math.max(config.LIVE_BATCH_SIZE, config.HISTORICAL_BATCH_SIZE),
+        writes * Math.max(config.LIVE_BATCH_SIZE, config.HISTORICAL_BATCH_SIZE),
     },
   };
   for (const kind of ['ticks', 'bars'] as const) await ensureConsumer(jsm, kind, settings[kind]);
@@ -62,7 +63,13 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
     await ensureConsumer(jsm, kind, settings[kind]); // recreates it if it was deleted
     return js.consumers.get(BRIDGE_CONSUMERS[kind].stream, BRIDGE_CONSUMERS[kind].durable);
   };
-  const common = { js, metrics, log, keepAliveMs: Math.floor(config.BRIDGE_ACK_WAIT / 3) };
+  const common = {
+    js,
+    metrics,
+    log,
+    keepAliveMs: Math.floor(config.BRIDGE_ACK_WAIT / 3),
+    maxConcurrentWrites: writes,
+  };
   const ticks = new StreamWorker<TickRow>({
     ...common,
     kind: 'ticks',

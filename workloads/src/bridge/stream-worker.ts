@@ -2,11 +2,15 @@
 // the good ones in batches by lane, and write a batch when it is full or old enough. A
 // batch's messages are acked only after its write committed.
 //
-// Pipelining and backpressure: while one batch is being written the loop keeps pulling
-// into the lanes, so the next batch is ready when the write commits (pulling and writing
+// Pipelining and backpressure: while batches are being written the loop keeps pulling
+// into the lanes, so the next batch is ready when a write commits (pulling and writing
 // one after the other left the bridge idle most of the time: ~20k ticks/s instead of
-// ~70k, bench/bridge-ingest.ts). It stops pulling when the lanes are full, so it holds at
-// most the batch being written plus one set of lanes (bounded memory). During a database
+// ~70k, bench/bridge-ingest.ts). Up to `maxConcurrentWrites` batches are written at once,
+// each on its own connection: with one, the pull loop sat idle while PostgreSQL worked on
+// the single write (a 1000-row COPY took ~18 ms of wall time, of which the database needs
+// ~6), and the writes, one after the other, set the pace. Ticks and bars need no order
+// between batches (unique key, version). It stops pulling when the lanes are full, so it
+// holds at most the batches being written plus one set of lanes (bounded memory). During a database
 // outage it retries the write with capped backoff, calling working() on every held
 // message so the server does not redeliver them to another replica meanwhile. When the
 // database returns, the held batches commit in order and pulling resumes: nothing is
@@ -43,6 +47,8 @@ export interface StreamWorkerOptions<R> {
   log: Logger;
   /** How often held messages get working() (a third of ack_wait). */
   keepAliveMs: number;
+  /** Batches written at the same time (each acked when its own write commits); default 1. */
+  maxConcurrentWrites?: number;
   /** Longest a pull waits for messages (a stop waits for it), default 2 s. */
   maxPullWaitMs?: number;
   /** After stop(), how long a write to an unavailable database is still retried before giving up. */
@@ -52,22 +58,24 @@ export interface StreamWorkerOptions<R> {
 export class StreamWorker<R> {
   private stopping = false;
   private readonly giveUp = new AbortController();
-  /** The batch being written right now (taken out of its lane, not yet acked). */
-  private writing: Held<R>[] = [];
+  /** The batches being written right now (taken out of their lanes, not yet acked). */
+  private readonly writing = new Set<Held<R>[]>();
   private readonly writeBackoff = new Backoff({ initialMs: 250, maxMs: 10_000, jitter: 0.5 });
   private readonly pullBackoff = new Backoff({ initialMs: 250, maxMs: 5_000, jitter: 0.5 });
   private consumer: Consumer | undefined;
   private readonly messageKind: 'tick' | 'bar';
   /** The received counter bound to this kind once: resolving labels per message is not free. */
   private readonly receivedCount: { inc(): void };
-  /** Settles when the write in progress ends; undefined while none is. */
-  private writingDone: Promise<void> | undefined;
+  /** The writes in progress; each settles when its batch is acked (or the write failed). */
+  private readonly writes = new Set<Promise<void>>();
+  private readonly maxConcurrentWrites: number;
   private writeFailure: unknown;
   private dueTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: StreamWorkerOptions<R>) {
     this.messageKind = o.kind === 'ticks' ? 'tick' : 'bar';
     this.receivedCount = o.metrics.received.labels({ kind: this.messageKind });
+    this.maxConcurrentWrites = o.maxConcurrentWrites ?? 1;
   }
 
   /** Runs until stop(); then writes and acks whatever it holds, and resolves. */
@@ -79,13 +87,15 @@ export class StreamWorker<R> {
         this.throwIfWriteFailed();
         await this.pullOnce();
       }
-      if (this.writingDone) await this.writingDone;
+      await this.allWritesSettled();
       this.throwIfWriteFailed();
       clearTimeout(this.dueTimer);
-      await this.writeBatches(true);
+      await this.writeAllLanes();
     } catch (error) {
       if (!(error instanceof GaveUp)) throw error;
-      // Stopped while the database was down: hand everything back for prompt redelivery.
+      // Stopped while the database was down: hand everything back for prompt redelivery
+      // (once every write has given up too, so nothing is acked after its nak).
+      await this.allWritesSettled();
       const held = this.held();
       for (const h of held) h.msg.nak();
       this.o.log.warn(
@@ -110,7 +120,11 @@ export class StreamWorker<R> {
   }
 
   private held(): Held<R>[] {
-    return [...this.writing, ...this.lanes().flatMap(([, b]) => b.peek())];
+    return [...[...this.writing].flat(), ...this.lanes().flatMap(([, b]) => b.peek())];
+  }
+
+  private async allWritesSettled(): Promise<void> {
+    while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
   }
 
   /**
@@ -120,9 +134,9 @@ export class StreamWorker<R> {
    */
   private async pullOnce(): Promise<void> {
     const room = Math.min(...this.lanes().map(([, b]) => b.room));
-    // A full batch is always being written (or waiting for the write before it); never ask
-    // for 0 messages, which the client would read as "its default".
-    if (room === 0) return void (await (this.writingDone ?? sleep(10)));
+    // A full batch is always being written (or waiting for a write to end); never ask for
+    // 0 messages, which the client would read as "its default".
+    if (room === 0) return void (await (this.writes.size > 0 ? Promise.race(this.writes) : sleep(10)));
     try {
       this.consumer ??= await this.o.getConsumer();
       const messages = await this.consumer.fetch({
@@ -147,17 +161,20 @@ export class StreamWorker<R> {
     }
   }
 
-  /** Starts writing the due batches unless a write is in progress; else arms the timer for the next due one. */
+  /** Starts writing a due batch while fewer than maxConcurrentWrites are in progress; else arms the timer for the next due one. */
   private writeDueSoon(): void {
-    if (this.writingDone) return; // re-checked when that write ends
+    if (this.writes.size >= this.maxConcurrentWrites) return; // re-checked when a write ends
     clearTimeout(this.dueTimer);
-    if (this.lanes().some(([, b]) => b.isDue())) {
-      this.writingDone = this.writeBatches(false)
-        .catch((error: unknown) => void (this.writeFailure = error))
+    const due = this.lanes().find(([, b]) => b.isDue());
+    if (due) {
+      const write: Promise<void> = this.writeBatch(due[0], due[1])
+        .catch((error: unknown) => void (this.writeFailure ??= error))
         .finally(() => {
-          this.writingDone = undefined;
+          this.writes.delete(write);
           if (!this.writeFailure) this.writeDueSoon();
         });
+      this.writes.add(write);
+      this.writeDueSoon(); // another lane may be due, or have a timer to arm
       return;
     }
     const dues = this.lanes().flatMap(([, b]) => b.dueAt() ?? []);
@@ -214,26 +231,29 @@ export class StreamWorker<R> {
     this.o.log.warn({ subject: msg.subject, seq: msg.seq, reason, detail }, 'message sent to the DLQ');
   }
 
-  private async writeBatches(all: boolean): Promise<void> {
+  /** At stop: writes whatever the lanes still hold, due or not. */
+  private async writeAllLanes(): Promise<void> {
     for (const [lane, batch] of this.lanes()) {
-      if (all ? batch.size > 0 : batch.isDue()) await this.writeBatch(lane, batch);
+      if (batch.size > 0) await this.writeBatch(lane, batch);
     }
   }
 
+  /** Writes and acks one batch; if the write gives up, its messages stay in `writing` (for the nak). */
   private async writeBatch(lane: Lane, batch: Batch<Held<R>>): Promise<void> {
-    this.writing = batch.take();
-    this.o.metrics.batchSize.observe({ lane: batch.name }, this.writing.length);
-    const rejected = await this.writeIsolating(this.writing);
+    const items = batch.take();
+    this.writing.add(items);
+    this.o.metrics.batchSize.observe({ lane: batch.name }, items.length);
+    const rejected = await this.writeIsolating(items);
     const kind = this.messageKind;
     let written = 0;
-    for (const h of this.writing) {
+    for (const h of items) {
       if (rejected.has(h)) continue;
       h.msg.ack();
       written++;
     }
     this.o.metrics.written.inc({ kind }, written);
     this.o.metrics.acked.inc({ kind }, written);
-    this.writing = [];
+    this.writing.delete(items);
     for (const [h, error] of rejected) {
       await this.deadLetter(h.msg, 'rejected_by_database', (error as Error).message);
     }

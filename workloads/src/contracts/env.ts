@@ -109,6 +109,13 @@ export const bridgeEnv = z.object({
    * messages wait this long to be redelivered.
    */
   BRIDGE_ACK_WAIT: env.secondsAsMs().default(60_000),
+  /**
+   * Batches of one stream a replica writes at the same time, each on its own connection
+   * (so at most this many of TIMESCALEDB_POOL_SIZE's connections). With 1 the database's
+   * time per batch set the pace while the replica waited; 2 keeps both busy
+   * (bench/bridge-ingest.ts).
+   */
+  BRIDGE_WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(8).default(2),
   /** How often the bridge deletes expired ticks on plain PostgreSQL (seconds). */
   BRIDGE_RETENTION_INTERVAL: env.secondsAsMs().default(3600_000),
 });
