@@ -4,6 +4,7 @@
 // Bars: a stream of historical bars drained into ClickHouse `aggregates`, against one
 // plain JSONEachRow insert of the same rows.
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import type { TestDatabases } from '../test/support/databases.js';
 import { barOutgoing, makeBar } from '../test/support/market-messages.js';
 import { barRow } from '../workloads/src/bridge/rows.js';
@@ -12,6 +13,7 @@ import { bySize, type Benchmark, type BenchOptions } from './lib/benchmark.js';
 import { drainBars, drainTicks, type DrainRun } from './lib/bridge.js';
 import { freshDatabases, privateNats, publishAll, Resources } from './lib/fixtures.js';
 import type { BenchmarkResult, ResultRow } from './lib/report.js';
+import { cpuSnapshot, cpuSpentByCommand } from './lib/processes.js';
 import { alternate, median } from './lib/stats.js';
 import {
   benchQuotes,
@@ -103,6 +105,8 @@ const summarize = (runs: DrainRun[]) => ({
   seconds: runs.map((r) => r.seconds),
   bridgeCpuSeconds: runs.map((r) => r.bridgeCpuSeconds),
   peakRssMb: runs.map((r) => r.peakRssMb),
+  natsServerCpuSeconds: runs.map((r) => r.natsServerCpuSeconds),
+  postgresCpuSeconds: runs.map((r) => r.postgresCpuSeconds),
 });
 
 async function run(o: BenchOptions): Promise<BenchmarkResult> {
@@ -127,9 +131,11 @@ async function run(o: BenchOptions): Promise<BenchmarkResult> {
       },
       async () => {
         await truncateTicks(dbs);
+        const before = cpuSnapshot();
         const ms = await psqlCopy(dbs.env, copy);
+        const spent = cpuSpentByCommand(before, cpuSnapshot());
         await expectTicks(dbs, ticks, 'COPY');
-        return { rate: (ticks * 1000) / ms, seconds: ms / 1000 };
+        return { rate: (ticks * 1000) / ms, seconds: ms / 1000, postgresCpuSeconds: spent.postgres ?? 0 };
       },
       o.log,
     );
@@ -167,6 +173,16 @@ async function run(o: BenchOptions): Promise<BenchmarkResult> {
     const insertRate = median(barSides.baseline.map((r) => r.rate));
     const tickRatio = tickRate / copyRate;
     const tickCpu = median(tickSides.product.map((r) => ticks / r.bridgeCpuSeconds));
+    // Where the CPU goes, per tick (µs): the bridge, the NATS server that delivers and takes
+    // the acks, PostgreSQL; against PostgreSQL alone for the COPY.
+    const perTick = (seconds: readonly number[]) => median(seconds.map((s) => (s * 1e6) / ticks));
+    const cpu = {
+      bridge: perTick(tickSides.product.map((r) => r.bridgeCpuSeconds)),
+      natsServer: perTick(tickSides.product.map((r) => r.natsServerCpuSeconds ?? 0)),
+      postgres: perTick(tickSides.product.map((r) => r.postgresCpuSeconds ?? 0)),
+      copyPostgres: perTick(tickSides.baseline.map((r) => r.postgresCpuSeconds)),
+    };
+    const pathCpu = cpu.bridge + cpu.natsServer + cpu.postgres;
     const rowsOut: ResultRow[] = [
       {
         measure: 'ticks NATS → market_ticks, acked after commit',
@@ -186,6 +202,22 @@ async function run(o: BenchOptions): Promise<BenchmarkResult> {
         measure: 'ticks per bridge CPU-second',
         unit: 'ticks/s',
         product: tickCpu,
+      },
+      {
+        measure: 'PostgreSQL CPU per tick written',
+        unit: 'µs',
+        product: cpu.postgres,
+        baseline: cpu.copyPostgres,
+        baselineName: 'psql COPY',
+        ratio: cpu.postgres / cpu.copyPostgres,
+      },
+      {
+        measure: 'CPU per tick, bridge + nats-server + PostgreSQL',
+        unit: 'µs',
+        product: pathCpu,
+        baseline: cpu.copyPostgres,
+        baselineName: 'PostgreSQL under psql COPY',
+        ratio: pathCpu / cpu.copyPostgres,
       },
       {
         measure: 'bars NATS → ClickHouse aggregates, acked',
@@ -209,11 +241,13 @@ async function run(o: BenchOptions): Promise<BenchmarkResult> {
         'COPY: psql, one COPY … FROM STDIN of all rows into the same (truncated) table, timed by psql; both sides pay the same two indexes',
         `${bars} polygon_historical bars (HISTORICAL_BATCH_SIZE 5000); rate from the first acked batch to the last; baseline: one JSONEachRow insert of all rows with @clickhouse/client`,
         'PostgreSQL of the test environment: fsync and synchronous_commit off',
+        `CPU per tick (median round, from /proc): bridge ${cpu.bridge.toFixed(1)} µs, nats-server ${cpu.natsServer.toFixed(1)} µs (deliveries and acks), PostgreSQL ${cpu.postgres.toFixed(1)} µs (binary COPY per batch) vs ${cpu.copyPostgres.toFixed(1)} µs under psql's text COPY; ${os.availableParallelism()} cores can run this path at most at ${Math.round((os.availableParallelism() * 1e6) / pathCpu).toLocaleString('en-US')} ticks/s`,
       ],
       details: {
         ticks,
         bars,
         tickRounds: summarize(tickSides.product),
+        cpuMicrosecondsPerTick: cpu,
         copyRounds: tickSides.baseline,
         barRounds: summarize(barSides.product),
         insertRounds: barSides.baseline,

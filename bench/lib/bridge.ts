@@ -4,7 +4,7 @@ import type { TestDatabases } from '../../test/support/databases.js';
 import { BRIDGE_CONSUMERS } from '../../workloads/src/bridge/consumers.js';
 import type { StreamKind } from '../../workloads/src/bridge/route.js';
 import type { BenchNats } from './fixtures.js';
-import { sleep, startWorkload, waitFor, type Workload } from './processes.js';
+import { cpuSnapshot, cpuSpentByCommand, sleep, startWorkload, waitFor, type Workload } from './processes.js';
 
 export interface BridgeOptions {
   name: string;
@@ -57,6 +57,9 @@ export interface DrainRun {
   bridgeCpuSeconds: number;
   /** Highest RSS any bridge process reached (MB). */
   peakRssMb: number;
+  /** Tick drains: CPU seconds of the servers over the timed span (every nats-server, every PostgreSQL process). */
+  natsServerCpuSeconds?: number;
+  postgresCpuSeconds?: number;
 }
 
 /**
@@ -102,6 +105,7 @@ export async function drainTicks(
       POLL_MS,
     );
     const cpuBefore = bridges.reduce((sum, b) => sum + b.cpuSeconds(), 0);
+    const machineBefore = cpuSnapshot();
     const started = performance.now();
     await lock.query('COMMIT');
     locked = false;
@@ -112,10 +116,18 @@ export async function drainTicks(
       POLL_MS,
     );
     const seconds = (performance.now() - started) / 1000;
+    const machine = cpuSpentByCommand(machineBefore, cpuSnapshot());
     await expectConsumerDone(nats, 'ticks');
     const bridgeCpuSeconds = bridges.reduce((sum, b) => sum + b.cpuSeconds(), 0) - cpuBefore;
     const peakRssMb = Math.max(...bridges.map((b) => b.memory().peakMb));
-    return { rate: total / seconds, seconds, bridgeCpuSeconds, peakRssMb };
+    return {
+      rate: total / seconds,
+      seconds,
+      bridgeCpuSeconds,
+      peakRssMb,
+      natsServerCpuSeconds: machine['nats-server'] ?? 0,
+      postgresCpuSeconds: machine.postgres ?? 0,
+    };
   } finally {
     if (locked) await lock.query('ROLLBACK').catch(() => undefined);
     lock.release();

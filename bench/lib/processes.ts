@@ -3,7 +3,7 @@
 // metrics port. This module starts such processes (and the benchmark's own baseline
 // scripts), reads their metrics, and samples their memory and CPU time from /proc.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../test/support/private-nats.js';
 
@@ -60,6 +60,44 @@ export function cpuSecondsOf(pid: number): number {
   // Fields after the command name (which may contain spaces) start at ") ".
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond();
+}
+
+/** CPU seconds used so far by every process, by process id, with its command name. */
+export type CpuSnapshot = Map<number, { command: string; seconds: number }>;
+
+/**
+ * Every process's CPU time, from /proc: what the servers a benchmark drives (nats-server,
+ * postgres) spend is part of the cost of a path, and on a small machine it competes with
+ * the product for the same cores.
+ */
+export function cpuSnapshot(): CpuSnapshot {
+  const snapshot: CpuSnapshot = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // Own user + system time, plus that of exited children it has reaped: a PostgreSQL
+      // backend that ends within the span (psql's) is only seen in the postmaster's.
+      const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+      snapshot.set(Number(entry), { command, seconds: ticks / clockTicksPerSecond() });
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return snapshot;
+}
+
+/** CPU seconds spent between two snapshots, summed by command name (processes started in between count whole). */
+export function cpuSpentByCommand(before: CpuSnapshot, after: CpuSnapshot): Record<string, number> {
+  const spent: Record<string, number> = {};
+  for (const [pid, { command, seconds }] of after) {
+    const previous = before.get(pid);
+    const used = previous?.command === command ? seconds - previous.seconds : seconds;
+    if (used > 0) spent[command] = (spent[command] ?? 0) + used;
+  }
+  return spent;
 }
 
 export interface Spawned {
