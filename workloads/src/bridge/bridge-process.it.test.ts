@@ -99,12 +99,28 @@ describe('bridge process', () => {
         () => tickCount(dbs),
         (n) => n >= 1000,
       );
-      first.child.kill('SIGKILL');
-      expect(await first.exited).toBeNull(); // killed by the signal, no exit code
-      const atKill = await consumerState('ticks');
-      // Messages were delivered to the killed process and not acked: the middle of a batch.
-      expect(atKill.ackPending).toBeGreaterThan(0);
-      expect(await tickCount(dbs)).toBeLessThan(published);
+      // Kill it in the middle of a batch for certain: writes wait on a table lock (reads
+      // go on), so the bridge holds pulled, unacked messages when it dies. A bridge that
+      // keeps up with the publisher would otherwise often be between batches.
+      const lock = await dbs.pg.connect();
+      try {
+        await lock.query('BEGIN');
+        await lock.query('LOCK TABLE market_ticks IN SHARE ROW EXCLUSIVE MODE');
+        await waitFor(
+          'a batch waiting at the lock',
+          async () => (await consumerState('ticks')).ackPending,
+          (n) => n > 0,
+        );
+        first.child.kill('SIGKILL');
+        expect(await first.exited).toBeNull(); // killed by the signal, no exit code
+        const atKill = await consumerState('ticks');
+        // Messages were delivered to the killed process and not acked: the middle of a batch.
+        expect(atKill.ackPending).toBeGreaterThan(0);
+        expect(await tickCount(dbs)).toBeLessThan(published);
+      } finally {
+        await lock.query('ROLLBACK');
+        lock.release();
+      }
 
       second = startCli(['bridge'], env); // the restarted pod
       await waitReady(port);
