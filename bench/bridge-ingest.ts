@@ -11,9 +11,9 @@ import { barRow } from '../workloads/src/bridge/rows.js';
 import { TIMEFRAME_MS } from '../workloads/src/contracts/timeframes.js';
 import { bySize, type Benchmark, type BenchOptions } from './lib/benchmark.js';
 import { drainBars, drainTicks, type DrainRun } from './lib/bridge.js';
-import { freshDatabases, privateNats, publishAll, Resources } from './lib/fixtures.js';
+import { freshDatabases, privateNats, publishAll, Resources, type BenchNats } from './lib/fixtures.js';
 import type { BenchmarkResult, ResultRow } from './lib/report.js';
-import { cpuSnapshot, cpuSpentByCommand } from './lib/processes.js';
+import { baselineScript, cpuSnapshot, cpuSpentByCommand, spawnNode } from './lib/processes.js';
 import { alternate, median } from './lib/stats.js';
 import {
   benchQuotes,
@@ -67,6 +67,28 @@ export async function psqlCopy(env: Record<string, string>, text: string): Promi
   const ms = /Time: ([\d.]+) ms/.exec(out)?.[1];
   if (code !== 0 || ms === undefined) throw new Error(`psql COPY failed (exit ${code}): ${out.trim()}`);
   return Number(ms);
+}
+
+/** The NATS client alone: bench/baselines/minimal-consumer.ts drains the stream, acking, with no database. */
+async function minimalConsumer(
+  nats: BenchNats,
+  count: number,
+): Promise<{ rate: number; cpuSeconds: number }> {
+  let line = '';
+  const child = spawnNode(
+    baselineScript('minimal-consumer.js'),
+    ['--nats', nats.url, '--count', String(count)],
+    {
+      name: 'minimal-consumer',
+      env: {},
+      onLine: (l) => (line = l.startsWith('{') ? l : line),
+    },
+  );
+  const code = await child.exited;
+  if (code !== 0 || !line) throw new Error(`minimal consumer failed:\n${child.tail()}`);
+  const result = JSON.parse(line) as { seconds: number; cpuSeconds: number; acked: number };
+  if (result.acked !== count) throw new Error(`minimal consumer acked ${result.acked} of ${count}`);
+  return { rate: count / result.seconds, cpuSeconds: result.cpuSeconds };
 }
 
 async function truncateTicks(dbs: TestDatabases): Promise<void> {
@@ -135,7 +157,15 @@ async function run(o: BenchOptions): Promise<BenchmarkResult> {
         const ms = await psqlCopy(dbs.env, copy);
         const spent = cpuSpentByCommand(before, cpuSnapshot());
         await expectTicks(dbs, ticks, 'COPY');
-        return { rate: (ticks * 1000) / ms, seconds: ms / 1000, postgresCpuSeconds: spent.postgres ?? 0 };
+        // The second baseline runs in the same turn, so it alternates with the bridge too.
+        const natsAlone = await minimalConsumer(nats, ticks);
+        return {
+          rate: (ticks * 1000) / ms,
+          seconds: ms / 1000,
+          postgresCpuSeconds: spent.postgres ?? 0,
+          natsAloneRate: natsAlone.rate,
+          natsAloneCpuSeconds: natsAlone.cpuSeconds,
+        };
       },
       o.log,
     );
@@ -172,6 +202,7 @@ async function run(o: BenchOptions): Promise<BenchmarkResult> {
     const barRate = median(barSides.product.map((r) => r.rate));
     const insertRate = median(barSides.baseline.map((r) => r.rate));
     const tickRatio = tickRate / copyRate;
+    const natsAloneRate = median(tickSides.baseline.map((r) => r.natsAloneRate));
     const tickCpu = median(tickSides.product.map((r) => ticks / r.bridgeCpuSeconds));
     // Where the CPU goes, per tick (µs): the bridge, the NATS server that delivers and takes
     // the acks, PostgreSQL; against PostgreSQL alone for the COPY.
@@ -196,6 +227,18 @@ async function run(o: BenchOptions): Promise<BenchmarkResult> {
         rounds: {
           product: tickSides.product.map((r) => r.rate),
           baseline: tickSides.baseline.map((r) => r.rate),
+        },
+      },
+      {
+        measure: 'ticks NATS → acked, against the NATS client alone',
+        unit: 'ticks/s',
+        product: tickRate,
+        baseline: natsAloneRate,
+        baselineName: 'fetch + ack, no database',
+        ratio: tickRate / natsAloneRate,
+        rounds: {
+          product: tickSides.product.map((r) => r.rate),
+          baseline: tickSides.baseline.map((r) => r.natsAloneRate),
         },
       },
       {
@@ -237,10 +280,11 @@ async function run(o: BenchOptions): Promise<BenchmarkResult> {
       title: 'Bridge ingest: pre-filled JetStream stream → databases',
       rows: rowsOut,
       notes: [
-        `${ticks} ticks of ${SYMBOLS.length} symbols, ${o.rounds} rounds; bridge with its defaults (LIVE_BATCH_SIZE 1000; COPY per batch, INSERT … ON CONFLICT DO NOTHING when a batch holds stored ticks), one process; the clock runs from the moment every replica holds its first batch until the consumer has every message acked`,
+        `${ticks} ticks of ${SYMBOLS.length} symbols, ${o.rounds} rounds; bridge with its defaults (LIVE_BATCH_SIZE 1000, BRIDGE_WRITE_CONCURRENCY 2; a binary COPY per batch, INSERT … ON CONFLICT DO NOTHING when a batch holds stored ticks), one process; the clock runs from the moment every replica holds its first batch until the consumer has every message acked`,
         'COPY: psql, one COPY … FROM STDIN of all rows into the same (truncated) table, timed by psql; both sides pay the same two indexes',
         `${bars} polygon_historical bars (HISTORICAL_BATCH_SIZE 5000); rate from the first acked batch to the last; baseline: one JSONEachRow insert of all rows with @clickhouse/client`,
         'PostgreSQL of the test environment: fsync and synchronous_commit off',
+        'NATS client alone: bench/baselines/minimal-consumer.ts drains the same stream with the same client and pull pattern (fetch 1000, ack each after the batch), with no parsing and no database: the most the bridge could do on this machine with this NATS',
         `CPU per tick (median round, from /proc): bridge ${cpu.bridge.toFixed(1)} µs, nats-server ${cpu.natsServer.toFixed(1)} µs (deliveries and acks), PostgreSQL ${cpu.postgres.toFixed(1)} µs (binary COPY per batch) vs ${cpu.copyPostgres.toFixed(1)} µs under psql's text COPY; ${os.availableParallelism()} cores can run this path at most at ${Math.round((os.availableParallelism() * 1e6) / pathCpu).toLocaleString('en-US')} ticks/s`,
       ],
       details: {
