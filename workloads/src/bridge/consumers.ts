@@ -82,11 +82,11 @@ export async function ensureConsumer(
     return;
   }
   const filter = existing.config.filter_subject;
-  const differs =
-    !takesWholeStream(kind, filter) || COMPARED.some((k) => (existing.config[k] ?? undefined) !== wanted[k]);
+  const keepFilter = takesWholeStream(kind, filter);
+  const differs = !keepFilter || COMPARED.some((k) => (existing.config[k] ?? undefined) !== wanted[k]);
   if (differs) {
     await jsm.consumers.update(stream, durable, {
-      filter_subject: takesWholeStream(kind, filter) ? filter : '',
+      filter_subject: keepFilter ? filter : '',
       ack_wait: wanted.ack_wait,
       max_ack_pending: wanted.max_ack_pending,
       max_deliver: wanted.max_deliver,

@@ -13,7 +13,7 @@
 // holds at most the batches being written plus one set of lanes (bounded memory). During a database
 // outage it retries the write with capped backoff, calling working() on every held
 // message so the server does not redeliver them to another replica meanwhile. When the
-// database returns, the held batches commit in order and pulling resumes: nothing is
+// database returns, the held batches commit and pulling resumes: nothing is
 // dropped, and the unique key (ticks) or the version (bars) makes any redelivery that does
 // happen harmless.
 import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream';

@@ -35,21 +35,32 @@ export interface BatchWriter<R> {
   isDataError(error: unknown): boolean;
 }
 
-const INSERT_TICKS = `INSERT INTO market_ticks
-    (time, tenant_id, symbol, bid, ask, mid, spread, timestamp_ms, exchange, source, ingested_at)
+/** The columns both statements write, in the order of their values. */
+const TICK_COLUMNS = [
+  'time',
+  'tenant_id',
+  'symbol',
+  'bid',
+  'ask',
+  'mid',
+  'spread',
+  'timestamp_ms',
+  'exchange',
+  'source',
+  'ingested_at',
+] as const;
+
+const INSERT_TICKS = `INSERT INTO market_ticks (${TICK_COLUMNS.join(', ')})
   SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::float8[],
                        $7::float8[], $8::int8[], $9::int4[], $10::text[], $11::timestamptz[])
   ON CONFLICT DO NOTHING`;
 
-const COPY_TICKS = `COPY market_ticks
-    (time, tenant_id, symbol, bid, ask, mid, spread, timestamp_ms, exchange, source, ingested_at)
-  FROM STDIN (FORMAT binary)`;
-const TICK_FIELDS = 11;
+const COPY_TICKS = `COPY market_ticks (${TICK_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`;
 
 const UNIQUE_VIOLATION = '23505';
 
 /**
- * The batch as a binary COPY payload, fields in COPY_TICKS order; undefined when a row
+ * The batch as a binary COPY payload, fields in TICK_COLUMNS order; undefined when a row
  * holds a value the binary format cannot carry exactly as given (NotRepresentable).
  */
 export function ticksAsBinaryCopy(rows: readonly TickRow[]): Buffer | undefined {
@@ -64,7 +75,7 @@ export function ticksAsBinaryCopy(rows: readonly TickRow[]): Buffer | undefined 
         lastIngestedAt = r.ingested_at;
       }
       copy
-        .row(TICK_FIELDS)
+        .row(TICK_COLUMNS.length)
         .timestamptzMs(r.timestamp_ms)
         .text(r.tenant_id)
         .text(r.symbol)

@@ -86,14 +86,10 @@ export class BinaryCopyBuilder {
     return this;
   }
 
-  /** timestamptz from Unix milliseconds (binary: microseconds since 2000-01-01 UTC). */
+  /** timestamptz from Unix milliseconds: binary, it is the int8 of microseconds since 2000-01-01 UTC. */
   timestamptzMs(ms: number): this {
-    if (!Number.isSafeInteger(ms)) throw new NotRepresentable(`time ${ms} ms is not a safe integer`);
-    this.ensure(12);
-    this.pos = this.buf.writeInt32BE(8, this.pos);
-    // Exact: up to the year 2200 the microseconds stay below 2^53.
-    this.writeInt64((ms - PG_EPOCH_MS) * 1000);
-    return this;
+    // Exact while the microseconds stay below 2^53 (past the year 2200); int8 refuses beyond.
+    return this.int8((ms - PG_EPOCH_MS) * 1000);
   }
 
   text(value: string): this {
