@@ -2,6 +2,7 @@
 // read it from the cache, render the desired objects, observe the referenced Secrets and the
 // owned objects, then apply (server-side apply, one field manager), hold back, replace and
 // prune as planned, write the status, and record Events for what changed or failed.
+import { reasonOf } from '../../../workloads/src/runtime/failure.js';
 import type { Logger } from '../../../workloads/src/runtime/logger.js';
 import { specSchema, type MarketPipeline, type MarketPipelineStatus } from '../crd/spec.js';
 import { TerminalError, type Result } from '../controller/controller.js';
@@ -45,7 +46,7 @@ function target(p: MarketPipeline): EventTarget {
 
 function errorMessage(error: unknown): string {
   if (error instanceof KubeApiError) return error.apiMessage || error.message;
-  return error instanceof Error ? error.message : String(error);
+  return reasonOf(error);
 }
 
 /** Our server-side-apply entry in managedFields: it changes only when our apply changed something. */

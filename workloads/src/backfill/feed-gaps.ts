@@ -13,6 +13,7 @@ import {
 import { feedGapMessageId, feedGapSchema, type FeedGap } from '../contracts/messages.js';
 import { FEED_GAP_SUBJECT, STREAMS } from '../contracts/subjects.js';
 import { barEnd, barStart, type Timeframe } from '../contracts/timeframes.js';
+import { describeIssues } from '../contracts/zod-issues.js';
 import { publishDeadLetter } from '../nats/dead-letter.js';
 import type { Logger } from '../runtime/logger.js';
 import type { RepairTask } from './ledger.js';
@@ -137,7 +138,7 @@ export class FeedGapInbox {
     try {
       const parsed = feedGapSchema.safeParse(JSON.parse(new TextDecoder().decode(msg.data)));
       if (parsed.success) return parsed.data;
-      reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`).join('; ');
+      reason = describeIssues(parsed.error);
     } catch (error) {
       reason = `invalid JSON: ${(error as Error).message}`;
     }

@@ -9,6 +9,7 @@ import { createPgPool } from '../db/postgres.js';
 import { connectNats } from '../nats/connection.js';
 import { ensureStreams } from '../nats/streams.js';
 import type { Logger } from '../runtime/logger.js';
+import { reasonOf } from '../runtime/failure.js';
 import type { ReadinessCheck } from '../runtime/ops-server.js';
 import { Batch } from './batch.js';
 import type { BridgeConfig } from './config.js';
@@ -201,7 +202,7 @@ class Monitor {
           const info = await this.jsm.consumers.info(c.stream, c.durable);
           this.metrics.consumerLag.set({ consumer: c.durable }, info.num_pending + info.num_ack_pending);
         } catch (error) {
-          this.log.debug({ consumer: c.durable, err: (error as Error).message }, 'consumer info failed');
+          this.log.debug({ consumer: c.durable, err: reasonOf(error) }, 'consumer info failed');
         }
       }),
       this.pool.query('SELECT 1').then(

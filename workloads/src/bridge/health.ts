@@ -2,6 +2,7 @@
 // and the database_up gauge. Starts "not checked yet" so that readiness waits for a probe.
 import type { Gauge } from 'prom-client';
 import type { Logger } from '../runtime/logger.js';
+import { reasonOf } from '../runtime/failure.js';
 import type { Database } from './writers.js';
 
 export class DatabaseHealth {
@@ -24,7 +25,7 @@ export class DatabaseHealth {
   }
 
   down(error: unknown): void {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = reasonOf(error);
     if (this.problem === undefined)
       this.log.error({ database: this.database, err: reason }, 'database unavailable');
     this.problem = reason;

@@ -7,12 +7,12 @@ import {
   BAR_SOURCES,
   TICK_SOURCE,
   barSchema,
-  isPlainTick,
-  tickSchema,
+  parseTick,
   type Bar,
   type Tick,
 } from '../contracts/messages.js';
 import { barSubject, tickSubject } from '../contracts/subjects.js';
+import { describeIssues } from '../contracts/zod-issues.js';
 
 export type StreamKind = 'ticks' | 'bars';
 export type Lane = 'live' | 'historical';
@@ -58,9 +58,7 @@ export function routeMessage(stream: StreamKind, subject: string, data: Uint8Arr
 }
 
 function routeTick(subject: string, payload: unknown): Routed {
-  const parsed = isPlainTick(payload)
-    ? { success: true as const, data: payload }
-    : tickSchema.safeParse(payload);
+  const parsed = parseTick(payload);
   if (!parsed.success) return invalid(parsed.error);
   if (parsed.data.timestamp_ms >= MAX_TIMESTAMP_MS) return outOfRange(parsed.data.timestamp_ms);
   const expected = tickSubject(parsed.data.symbol);
@@ -99,7 +97,7 @@ function outOfRange(timestampMs: number): Routed {
 }
 
 function invalid(error: z.ZodError): Routed {
-  const detail = error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`).join('; ');
+  const detail = describeIssues(error);
   const reason = error.issues.some((i) => i.path[0] === 'timeframe')
     ? 'unknown_timeframe'
     : 'schema_violation';

@@ -19,6 +19,7 @@
 import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { Backoff, sleep } from '../runtime/backoff.js';
 import type { Logger } from '../runtime/logger.js';
+import { reasonOf } from '../runtime/failure.js';
 import { publishDeadLetter } from '../nats/dead-letter.js';
 import type { Batch } from './batch.js';
 import type { DatabaseHealth } from './health.js';
@@ -154,7 +155,7 @@ export class StreamWorker<R> {
       this.consumer = undefined;
       const delay = this.pullBackoff.next();
       this.o.log.warn(
-        { consumer: this.o.consumerName, err: (error as Error).message, retryInMs: delay },
+        { consumer: this.o.consumerName, err: reasonOf(error), retryInMs: delay },
         'pull failed',
       );
       await sleep(delay);
@@ -198,11 +199,13 @@ export class StreamWorker<R> {
       row = this.o.toRow(routed);
     } catch (error) {
       // Whatever makes a valid message unmappable must not stall the pull: dead-letter it.
-      return this.deadLetter(msg, 'schema_violation', (error as Error).message);
+      return this.deadLetter(msg, 'schema_violation', reasonOf(error));
     }
     const wasEmpty = lane.size === 0;
     lane.add({ msg, row });
-    if (wasEmpty || lane.isDue()) this.writeDueSoon();
+    // A full lane is written at once; one that waits long enough is due by the timer the
+    // first item armed (no clock read per message).
+    if (wasEmpty || lane.room === 0) this.writeDueSoon();
   }
 
   private async deadLetter(msg: JsMsg, reason: DeadLetterReason, detail: string): Promise<void> {
@@ -218,10 +221,7 @@ export class StreamWorker<R> {
     } catch (error) {
       // Not acked: the server redelivers it after ack_wait and it is routed again.
       this.o.metrics.deadLetterFailures.inc();
-      this.o.log.error(
-        { subject: msg.subject, reason, err: (error as Error).message },
-        'dead letter not published',
-      );
+      this.o.log.error({ subject: msg.subject, reason, err: reasonOf(error) }, 'dead letter not published');
       return;
     }
     // No reason text: "+TERM <reason>" is not understood before nats-server 2.10.4 (the
@@ -255,7 +255,7 @@ export class StreamWorker<R> {
     this.o.metrics.acked.inc({ kind }, written);
     this.writing.delete(items);
     for (const [h, error] of rejected) {
-      await this.deadLetter(h.msg, 'rejected_by_database', (error as Error).message);
+      await this.deadLetter(h.msg, 'rejected_by_database', reasonOf(error));
     }
     this.o.log.debug({ lane, rows: written, rejected: rejected.size }, 'batch written');
   }
@@ -290,7 +290,7 @@ export class StreamWorker<R> {
         if (this.giveUp.signal.aborted) throw new GaveUp();
         const delay = this.writeBackoff.next();
         this.o.log.warn(
-          { database: writer.database, rows: items.length, err: (error as Error).message, retryInMs: delay },
+          { database: writer.database, rows: items.length, err: reasonOf(error), retryInMs: delay },
           'write failed; holding the batch (not acked) and retrying',
         );
         await sleep(delay, this.giveUp.signal);

@@ -5,6 +5,7 @@
 // ParsedFrame, so the caller can count and route it.
 import { z } from 'zod';
 import { symbolFromPolygonPair } from '../contracts/symbols.js';
+import { describeIssues } from '../contracts/zod-issues.js';
 
 /**
  * A price as the tick contract accepts it (positive, finite). The upper bound is far above
@@ -120,7 +121,7 @@ function classify(event: unknown, frame: ParsedFrame): void {
       return;
     }
     const symbol = typeof event.p === 'string' ? symbolFromPolygonPair(event.p) : undefined;
-    const reason = describeIssues(quote.error);
+    const reason = describeIssues(quote.error, '(event)');
     if (symbol === undefined) frame.malformed.push({ reason: `quote: ${reason}`, sample: sample(event) });
     else frame.rejected.push({ symbol, reason, raw: JSON.stringify(event) });
     return;
@@ -128,7 +129,11 @@ function classify(event: unknown, frame: ParsedFrame): void {
   if (event.ev === 'status') {
     const status = statusEventSchema.safeParse(event);
     if (status.success) frame.statuses.push(status.data);
-    else frame.malformed.push({ reason: `status: ${describeIssues(status.error)}`, sample: sample(event) });
+    else
+      frame.malformed.push({
+        reason: `status: ${describeIssues(status.error, '(event)')}`,
+        sample: sample(event),
+      });
     return;
   }
   frame.unknown.push(event.ev);
@@ -161,10 +166,6 @@ function plainQuote(event: Record<string, unknown>): Quote | undefined {
   const symbol = cachedSymbol(p);
   if (symbol === undefined) return undefined;
   return { symbol, bid: b, ask: a, exchange: x, timestampMs: t };
-}
-
-export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ');
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

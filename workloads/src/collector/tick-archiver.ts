@@ -19,7 +19,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { Counter, Gauge } from 'prom-client';
-import { tickMessageId, tickSchema } from '../contracts/messages.js';
+import { parseTick, tickMessageId } from '../contracts/messages.js';
 import { STREAMS, tickKafkaKey } from '../contracts/subjects.js';
 import { ArchiveProducer, type ArchiveRecord } from '../kafka/archive-producer.js';
 import { Backoff, sleep } from '../runtime/backoff.js';
@@ -181,7 +181,7 @@ class TickArchiver implements Companion {
     } catch {
       decoded = undefined;
     }
-    const tick = tickSchema.safeParse(decoded);
+    const tick = parseTick(decoded);
     if (!tick.success) {
       this.metrics.skipped.inc();
       this.throttle.write(

@@ -1,7 +1,7 @@
 // The two messages of the pipeline, validated with zod on both sides of every hop
 // (NATS, Kafka), and their deterministic ids.
 import { z } from 'zod';
-import { symbolSchema, subjectToken } from './symbols.js';
+import { SYMBOL_PATTERN, symbolSchema, subjectToken } from './symbols.js';
 import { timeframeSchema } from './timeframes.js';
 
 const finite = z.number().finite();
@@ -34,7 +34,6 @@ const TICK_KEYS = 10;
 /** An ISO-8601 UTC time as toISOString() writes it, on a day every month has (01–28). */
 const PLAIN_ISO_UTC =
   /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
-const SYMBOL = /^[A-Z]{3}\/[A-Z]{3}$/;
 
 /**
  * The tick as the collector writes it, recognised without zod (which costs as much per
@@ -69,9 +68,14 @@ export function isPlainTick(value: unknown): value is Tick {
     Number.isSafeInteger(timestamp_ms) &&
     timestamp_ms >= 0 &&
     Number.isSafeInteger(exchange) &&
-    SYMBOL.test(symbol) &&
+    SYMBOL_PATTERN.test(symbol) &&
     PLAIN_ISO_UTC.test(ingested_at)
   );
+}
+
+/** A tick from parsed JSON: the plain form without zod (the hot path), anything else by the schema. */
+export function parseTick(value: unknown): z.ZodSafeParseResult<Tick> {
+  return isPlainTick(value) ? { success: true, data: value } : tickSchema.safeParse(value);
 }
 
 export const barSchema = z

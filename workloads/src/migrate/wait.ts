@@ -3,6 +3,7 @@
 // fails with the last error (the Job's own retries take over from there).
 import { Backoff, sleep } from '../runtime/backoff.js';
 import type { Logger } from '../runtime/logger.js';
+import { reasonOf } from '../runtime/failure.js';
 
 export async function retryUntil<T>(
   what: string,
@@ -18,14 +19,11 @@ export async function retryUntil<T>(
     } catch (error) {
       const delay = backoff.next();
       if (Date.now() + delay > deadline) {
-        throw new Error(
-          `${what} not reachable within ${Math.round(waitMs / 1000)} s: ${(error as Error).message}`,
-          {
-            cause: error,
-          },
-        );
+        throw new Error(`${what} not reachable within ${Math.round(waitMs / 1000)} s: ${reasonOf(error)}`, {
+          cause: error,
+        });
       }
-      log.warn({ err: (error as Error).message, retryInMs: delay }, `waiting for ${what}`);
+      log.warn({ err: reasonOf(error), retryInMs: delay }, `waiting for ${what}`);
       await sleep(delay);
     }
   }
