@@ -5,9 +5,10 @@
 // plain JSONEachRow insert of the same rows.
 import { spawn } from 'node:child_process';
 import os from 'node:os';
+import { tickCount } from '../test/support/bridge-harness.js';
 import type { TestDatabases } from '../test/support/databases.js';
 import { barOutgoing, makeBar } from '../test/support/market-messages.js';
-import { barRow } from '../workloads/src/bridge/rows.js';
+import { barRow, TICK_COLUMNS } from '../workloads/src/bridge/rows.js';
 import { TIMEFRAME_MS } from '../workloads/src/contracts/timeframes.js';
 import { bySize, type Benchmark, type BenchOptions } from './lib/benchmark.js';
 import { drainBars, drainTicks, type DrainRun } from './lib/bridge.js';
@@ -15,20 +16,7 @@ import { freshDatabases, privateNats, publishAll, Resources, type BenchNats } fr
 import type { BenchmarkResult, ResultRow } from './lib/report.js';
 import { baselineScript, cpuSnapshot, cpuSpentByCommand, spawnNode } from './lib/processes.js';
 import { alternate, median } from './lib/stats.js';
-import {
-  benchQuotes,
-  copyText,
-  DATA_START_MS,
-  SYMBOLS,
-  TICK_COLUMNS,
-  tickMessages,
-  ticksOf,
-} from './lib/ticks.js';
-
-export async function tickCount(dbs: TestDatabases): Promise<number> {
-  const r = await dbs.pg.query<{ n: number }>('SELECT count(*)::int AS n FROM market_ticks');
-  return r.rows[0]!.n;
-}
+import { benchQuotes, copyText, DATA_START_MS, SYMBOLS, tickMessages, ticksOf } from './lib/ticks.js';
 
 async function expectTicks(dbs: TestDatabases, expected: number, what: string): Promise<void> {
   const n = await tickCount(dbs);

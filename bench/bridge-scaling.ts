@@ -9,7 +9,7 @@ import { freshDatabases, privateNats, publishAll, Resources } from './lib/fixtur
 import type { BenchmarkResult, ResultRow } from './lib/report.js';
 import { median } from './lib/stats.js';
 import { benchQuotes, SYMBOLS, tickMessages } from './lib/ticks.js';
-import { tickCount } from './bridge-ingest.js';
+import { tickCount } from '../test/support/bridge-harness.js';
 
 const REPLICAS = [1, 2, 3] as const;
 

@@ -11,7 +11,8 @@ import WebSocket from 'ws';
 import type { Tick } from '../../workloads/src/contracts/messages.js';
 import { TickEncoder } from '../../workloads/src/collector/quote-to-tick.js';
 import { parseFrame } from '../../workloads/src/collector/polygon-frames.js';
-import { tableRow, TICK_COLUMNS } from '../lib/ticks.js';
+import { TICK_COLUMNS } from '../../workloads/src/bridge/rows.js';
+import { tableRow } from '../lib/ticks.js';
 
 const { values } = parseArgs({
   options: { ws: { type: 'string' }, key: { type: 'string' }, symbols: { type: 'string' } },

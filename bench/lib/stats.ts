@@ -95,17 +95,3 @@ export async function alternate<P, B>(
   const out = await rotate<P | B>(rounds, { product, baseline }, log);
   return { product: out.product as P[], baseline: out.baseline as B[] };
 }
-
-/**
- * Throughput of a run observed as (time, items done) samples: from the first sample with
- * any progress to the one that completes `total`. Startup (process boot, connecting, the
- * first batch) is left out; what remains is the steady rate.
- */
-export function steadyRate(samples: readonly { atMs: number; done: number }[], total: number): number {
-  const first = samples.find((s) => s.done > 0);
-  const last = samples.find((s) => s.done >= total);
-  if (!first || !last || last.atMs <= first.atMs) return Number.NaN;
-  return ((last.done - first.done) * 1000) / (last.atMs - first.atMs);
-}
-
-export const round2 = (x: number): number => Math.round(x * 100) / 100;

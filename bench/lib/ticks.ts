@@ -7,7 +7,7 @@ import type { Quote } from '../../workloads/src/collector/polygon-frames.js';
 import { TickEncoder, type OutgoingTick } from '../../workloads/src/collector/quote-to-tick.js';
 import { pipSizeOf } from '../../workloads/src/contracts/symbols.js';
 import type { Tick } from '../../workloads/src/contracts/messages.js';
-import { tickRow, tickTime, type TickRow } from '../../workloads/src/bridge/rows.js';
+import { TICK_COLUMNS, tickRow, tickTime, type TickRow } from '../../workloads/src/bridge/rows.js';
 
 export const SYMBOLS = [
   'EUR/USD',
@@ -110,20 +110,6 @@ export function tableRow(tick: Tick, tenantId: string): TableRow {
   const row = tickRow(tick, tenantId);
   return { ...row, time: tickTime(row) };
 }
-
-export const TICK_COLUMNS: readonly (keyof TableRow)[] = [
-  'time',
-  'tenant_id',
-  'symbol',
-  'bid',
-  'ask',
-  'mid',
-  'spread',
-  'timestamp_ms',
-  'exchange',
-  'source',
-  'ingested_at',
-];
 
 /** The rows the bridge writes for these ticks, as COPY text (tab-separated, one per line). */
 export function copyText(ticks: readonly Tick[], tenantId = 'system'): string {

@@ -12,6 +12,7 @@ import { publishConfirmed, type Outgoing } from '../../workloads/src/nats/publis
 import { loadConfig } from '../../workloads/src/runtime/config.js';
 import { createLogger, type Logger } from '../../workloads/src/runtime/logger.js';
 import type { TestDatabases } from './databases.js';
+import { metricValue } from './metrics.js';
 import type { PrivateNats } from './private-nats.js';
 
 export const quietLog: Logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -78,14 +79,7 @@ export async function startInProcess(env: Record<string, string>): Promise<InPro
   return {
     bridge,
     registry,
-    async metric(name, labels = {}) {
-      const m = registry.getSingleMetric(name);
-      if (!m) throw new Error(`no metric ${name}`);
-      const { values } = await m.get();
-      return values
-        .filter((v) => Object.entries(labels).every(([k, l]) => String(v.labels[k]) === l))
-        .reduce((sum, v) => sum + v.value, 0);
-    },
+    metric: (name, labels) => metricValue(registry, name, labels),
   };
 }
 

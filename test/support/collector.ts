@@ -45,21 +45,6 @@ export async function startCollector(
   return { collector, config, registry, logs };
 }
 
-/** Sum of a metric's values over the series whose labels include `labels`. */
-export async function metricValue(
-  registry: Registry,
-  name: string,
-  labels: Record<string, string> = {},
-): Promise<number> {
-  const metric = registry.getSingleMetric(name);
-  if (!metric) throw new Error(`no metric ${name}`);
-  const { values } = await metric.get();
-  return values
-    .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
-    .filter((v) => !('metricName' in v) || v.metricName === undefined || v.metricName === name)
-    .reduce((sum, v) => sum + v.value, 0);
-}
-
 export async function waitUntil(
   what: string,
   check: () => boolean | Promise<boolean>,

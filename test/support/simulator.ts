@@ -4,6 +4,7 @@
 // of the services that consume the feed.
 import { Registry } from 'prom-client';
 import { WebSocket } from 'ws';
+import { metricValue } from './metrics.js';
 import { createLogger } from '../../workloads/src/runtime/logger.js';
 import { DEFAULT_SYMBOLS, DEMO_API_KEY } from '../../workloads/src/simulator/config.js';
 import { createSimulatorMetrics } from '../../workloads/src/simulator/metrics.js';
@@ -48,12 +49,11 @@ export async function startTestSimulator(
 
 /** REST requests the simulator answered so far, optionally only those with one HTTP status. */
 export async function restRequestCount(registry: Registry, status?: number): Promise<number> {
-  const metric = registry.getSingleMetric('simulator_rest_requests_total');
-  if (!metric) throw new Error('the simulator registered no simulator_rest_requests_total');
-  const { values } = await metric.get();
-  return values
-    .filter((v) => status === undefined || String(v.labels.status) === String(status))
-    .reduce((sum, v) => sum + v.value, 0);
+  return metricValue(
+    registry,
+    'simulator_rest_requests_total',
+    status === undefined ? {} : { status: String(status) },
+  );
 }
 
 export interface PolygonEvent {

@@ -3,8 +3,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { WorkQueueMetrics } from './workqueue.js';
 
-export type ReconcileResult = 'success' | 'error' | 'requeue' | 'requeue_after';
-
 export interface ControllerMetrics {
   reconcileTotal: Counter<'controller' | 'result'>;
   reconcileErrors: Counter<'controller'>;

@@ -364,7 +364,9 @@ function groupBySeries(tasks: readonly RepairTask[]): Map<string, RepairTask[]> 
   const groups = new Map<string, RepairTask[]>();
   for (const task of tasks) {
     const key = seriesKey(task.symbol, task.timeframe);
-    groups.set(key, [...(groups.get(key) ?? []), task]);
+    const group = groups.get(key);
+    if (group) group.push(task);
+    else groups.set(key, [task]);
   }
   return groups;
 }

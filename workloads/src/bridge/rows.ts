@@ -33,6 +33,21 @@ export function tickRow(tick: Tick, tenantId: string): TickRow {
   };
 }
 
+/** The market_ticks columns a tick row fills, in the order the writers give their values. */
+export const TICK_COLUMNS = [
+  'time',
+  'tenant_id',
+  'symbol',
+  'bid',
+  'ask',
+  'mid',
+  'spread',
+  'timestamp_ms',
+  'exchange',
+  'source',
+  'ingested_at',
+] as const;
+
 /** The row's `time` column as ISO-8601 text. */
 export function tickTime(row: Pick<TickRow, 'timestamp_ms'>): string {
   return new Date(row.timestamp_ms).toISOString();

@@ -20,7 +20,7 @@ import { ClickHouseError, type ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
 import { BinaryCopyBuilder, exactIsoMs, NotRepresentable } from '../db/pg-binary-copy.js';
 import { copyFrom } from '../db/pg-copy.js';
-import { tickTime, type BarRow, type TickRow } from './rows.js';
+import { TICK_COLUMNS, tickTime, type BarRow, type TickRow } from './rows.js';
 
 export type Database = 'postgres' | 'clickhouse';
 
@@ -34,21 +34,6 @@ export interface BatchWriter<R> {
    */
   isDataError(error: unknown): boolean;
 }
-
-/** The columns both statements write, in the order of their values. */
-const TICK_COLUMNS = [
-  'time',
-  'tenant_id',
-  'symbol',
-  'bid',
-  'ask',
-  'mid',
-  'spread',
-  'timestamp_ms',
-  'exchange',
-  'source',
-  'ingested_at',
-] as const;
 
 const INSERT_TICKS = `INSERT INTO market_ticks (${TICK_COLUMNS.join(', ')})
   SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::float8[],

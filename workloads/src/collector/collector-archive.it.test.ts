@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Admin } from '@platformatic/kafka';
-import { metricValue, readStream, startCollector, waitUntil } from '../../../test/support/collector.js';
+import { readStream, startCollector, waitUntil } from '../../../test/support/collector.js';
+import { metricValue } from '../../../test/support/metrics.js';
 import { kafkaBrokers, probeKafka, readRecords, topicSize } from '../../../test/support/kafka.js';
 import { startPrivateNats, type PrivateNats } from '../../../test/support/private-nats.js';
 import { uniqueSuffix } from '../../../test/support/servers.js';

@@ -4,12 +4,12 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
-  metricValue,
   readStream,
   startCollector,
   waitUntil,
   type RunningCollector,
 } from '../../../test/support/collector.js';
+import { metricValue } from '../../../test/support/metrics.js';
 import { startPrivateNats, type PrivateNats } from '../../../test/support/private-nats.js';
 import { startTestSimulator, TEST_API_KEY } from '../../../test/support/simulator.js';
 import { feedGapSchema, tickSchema, type FeedGap } from '../contracts/messages.js';

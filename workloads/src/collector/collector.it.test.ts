@@ -6,12 +6,12 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
   LEVEL,
-  metricValue,
   readStream,
   startCollector,
   waitUntil,
   type RunningCollector,
 } from '../../../test/support/collector.js';
+import { metricValue } from '../../../test/support/metrics.js';
 import { startPrivateNats, type PrivateNats } from '../../../test/support/private-nats.js';
 import { RecordingClient, startTestSimulator, TEST_API_KEY } from '../../../test/support/simulator.js';
 import { feedGapSchema, tickMessageId, tickSchema, type Tick } from '../contracts/messages.js';

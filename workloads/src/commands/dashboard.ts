@@ -1,7 +1,7 @@
 // `market-pipeline dashboard`: a live view of what the pipeline stored — ticks per symbol
 // in PostgreSQL and the latest bars in ClickHouse — refreshed every few seconds.
 import { z } from 'zod';
-import { clickhouseEnv, timescaleEnv } from '../contracts/env.js';
+import { clickhouseEnv, tenantEnv, timescaleEnv } from '../contracts/env.js';
 import { TIMEFRAMES } from '../contracts/timeframes.js';
 import { createClickHouse } from '../db/clickhouse.js';
 import { createPgPool } from '../db/postgres.js';
@@ -9,11 +9,13 @@ import { env, loadConfig } from '../runtime/config.js';
 import { latestBars, tickStats, type LatestBar, type TickStats } from '../dashboard/queries.js';
 import { renderDashboard } from '../dashboard/render.js';
 
-const dashboardEnv = timescaleEnv.extend(clickhouseEnv.shape).extend({
-  TENANT_ID: env.string().default('system'),
-  DASHBOARD_REFRESH_SECONDS: env.secondsAsMs().default(2000),
-  DASHBOARD_TIMEFRAMES: env.list(z.enum(TIMEFRAMES)).default(['5m']),
-});
+const dashboardEnv = timescaleEnv
+  .extend(clickhouseEnv.shape)
+  .extend(tenantEnv.shape)
+  .extend({
+    DASHBOARD_REFRESH_SECONDS: env.secondsAsMs().default(2000),
+    DASHBOARD_TIMEFRAMES: env.list(z.enum(TIMEFRAMES)).default(['5m']),
+  });
 
 export async function run(args: string[]): Promise<number> {
   const once = args.includes('--once');

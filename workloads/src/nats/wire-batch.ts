@@ -8,7 +8,7 @@
 // The bytes go to the connection's protocol handler (nats-core's ProtocolHandler.sendCommand,
 // the method publish() itself ends in): same outbound buffer, same order relative to other
 // publishes, same buffering while reconnecting. It is not part of the public NatsConnection
-// interface, so a WireBatch exists only when the connection has it (wireBatchFor returns
+// interface, so a WireBatch exists only when the connection has it (WireBatch.for returns
 // undefined otherwise and the caller uses publish()), and a message a frame cannot carry
 // safely (a subject or id with whitespace, a payload over the server's max_payload) is
 // refused by add(), for the caller to send through publish(), which reports the problem.
@@ -31,11 +31,6 @@ export class WireBatch {
     private readonly nc: NatsConnection,
     private readonly protocol: ProtocolWriter,
   ) {}
-
-  /** Messages added since the last write. */
-  get size(): number {
-    return this.count;
-  }
 
   /** Appends one publish; false when it must go through nc.publish() instead. */
   add(subject: string, reply: string, msgId: string, data: string | Uint8Array): boolean {
