@@ -19,7 +19,7 @@ import { createBridgeMetrics } from './metrics.js';
 import { deleteExpiredTicks } from './retention.js';
 import type { StreamKind } from './route.js';
 import { barRow, tickRow, type BarRow, type TickRow } from './rows.js';
-import { StreamWorker, type Held } from './stream-worker.js';
+import { mostHeld, StreamWorker, type Held } from './stream-worker.js';
 import { barWriter, tickWriter } from './writers.js';
 
 export interface Bridge {
@@ -40,17 +40,21 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
     maxAgeMs: config.NATS_STREAM_MAX_AGE_SECONDS * 1000,
     duplicateWindowMs: config.NATS_DUPLICATE_WINDOW_SECONDS * 1000,
   });
-  // A replica holds its full lanes plus the batches being written (stream-worker.ts).
   const writes = config.BRIDGE_WRITE_CONCURRENCY;
+  const tickLanes = {
+    live: new Batch<Held<TickRow>>('ticks', config.LIVE_BATCH_SIZE, config.LIVE_BATCH_TIMEOUT),
+  };
+  const barLanes = {
+    live: new Batch<Held<BarRow>>('bars_live', config.LIVE_BATCH_SIZE, config.LIVE_BATCH_TIMEOUT),
+    historical: new Batch<Held<BarRow>>(
+      'bars_historical',
+      config.HISTORICAL_BATCH_SIZE,
+      config.HISTORICAL_BATCH_TIMEOUT,
+    ),
+  };
   const settings: Record<StreamKind, ConsumerSettings> = {
-    ticks: { ackWaitMs: config.BRIDGE_ACK_WAIT, heldPerReplica: (1 + writes) * config.LIVE_BATCH_SIZE },
-    bars: {
-      ackWaitMs: config.BRIDGE_ACK_WAIT,
-      heldPerReplica:
-        config.LIVE_BATCH_SIZE +
-        config.HISTORICAL_BATCH_SIZE +
-        writes * Math.max(config.LIVE_BATCH_SIZE, config.HISTORICAL_BATCH_SIZE),
-    },
+    ticks: { ackWaitMs: config.BRIDGE_ACK_WAIT, heldPerReplica: mostHeld(tickLanes, writes) },
+    bars: { ackWaitMs: config.BRIDGE_ACK_WAIT, heldPerReplica: mostHeld(barLanes, writes) },
   };
   for (const kind of ['ticks', 'bars'] as const) await ensureConsumer(jsm, kind, settings[kind]);
   const js = jetstream(nats.nc);
@@ -76,7 +80,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
     kind: 'ticks',
     consumerName: BRIDGE_CONSUMERS.ticks.durable,
     getConsumer: getConsumer('ticks'),
-    lanes: { live: new Batch<Held<TickRow>>('ticks', config.LIVE_BATCH_SIZE, config.LIVE_BATCH_TIMEOUT) },
+    lanes: tickLanes,
     toRow: (r) => (r.kind === 'tick' ? tickRow(r.tick, config.TENANT_ID) : unexpected(r.kind)),
     writer: tickWriter(pool),
     health: pgHealth,
@@ -86,14 +90,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
     kind: 'bars',
     consumerName: BRIDGE_CONSUMERS.bars.durable,
     getConsumer: getConsumer('bars'),
-    lanes: {
-      live: new Batch<Held<BarRow>>('bars_live', config.LIVE_BATCH_SIZE, config.LIVE_BATCH_TIMEOUT),
-      historical: new Batch<Held<BarRow>>(
-        'bars_historical',
-        config.HISTORICAL_BATCH_SIZE,
-        config.HISTORICAL_BATCH_TIMEOUT,
-      ),
-    },
+    lanes: barLanes,
     toRow: (r) => (r.kind === 'bar' ? barRow(r.bar, config.TENANT_ID) : unexpected(r.kind)),
     writer: barWriter(ch),
     health: chHealth,

@@ -56,6 +56,16 @@ export interface StreamWorkerOptions<R> {
   stopGraceMs?: number;
 }
 
+/**
+ * Messages a worker can hold at once, unacked: every lane full while `maxConcurrentWrites`
+ * batches, each at most a full lane, are being written. The consumer's max_ack_pending is
+ * sized from it.
+ */
+export function mostHeld(lanes: Partial<Record<Lane, Batch<unknown>>>, maxConcurrentWrites: number): number {
+  const sizes = Object.values(lanes).map((b) => b.maxSize);
+  return sizes.reduce((a, b) => a + b, 0) + maxConcurrentWrites * Math.max(...sizes);
+}
+
 export class StreamWorker<R> {
   private stopping = false;
   private readonly giveUp = new AbortController();
