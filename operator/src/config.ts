@@ -1,17 +1,12 @@
 // The operator's own configuration, from environment variables (validated like the
 // workloads': a wrong value stops the process at start and names the variable).
 import { z } from 'zod';
+import { opsEnv } from '../../workloads/src/contracts/env.js';
 import { env } from '../../workloads/src/runtime/config.js';
 
-const namespaceList = z
-  .string()
-  .transform((s) =>
-    s
-      .split(',')
-      .map((x) => x.trim())
-      .filter(Boolean),
-  )
-  .pipe(z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'each entry is a namespace name')));
+const namespaceList = env.list(
+  z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'each entry is a namespace name'),
+);
 
 export const operatorEnv = z
   .object({
@@ -35,7 +30,7 @@ export const operatorEnv = z
     SECRET_RECHECK_SECONDS: env.positiveInt().default(30),
     /** The workload image's entry point (space-separated), prefixed to each command. */
     WORKLOAD_COMMAND: env.string().default('market-pipeline'),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+    LOG_LEVEL: opsEnv.shape.LOG_LEVEL,
   })
   .refine((c) => c.LEADER_ELECTION_RENEW_DEADLINE_SECONDS < c.LEADER_ELECTION_LEASE_DURATION_SECONDS, {
     path: ['LEADER_ELECTION_RENEW_DEADLINE_SECONDS'],

@@ -8,8 +8,13 @@
 import { z } from 'zod';
 import {
   aggregatorEnv,
+  backfillEnv,
   bridgeEnv,
+  clickhouseEnv,
+  collectorEnv,
+  kafkaEnv,
   natsEnv,
+  opsEnv,
   retentionEnv,
   timescaleEnv,
 } from '../../../workloads/src/contracts/env.js';
@@ -36,10 +41,10 @@ const cel = (...rules: CelRule[]) => ({ 'x-kubernetes-validations': rules });
  * A workload's own default for a variable (what it uses when the variable is unset), so the
  * spec's defaults are the workloads' defaults and cannot drift from them.
  */
-function workloadDefault(schema: z.ZodObject, name: string): number {
-  const value = (schema.shape[name] as z.ZodType).parse(undefined);
-  if (typeof value !== 'number') throw new Error(`${name} has no numeric default`);
-  return value;
+function workloadDefault<T extends number | string>(schema: z.ZodObject, name: string): T {
+  const value: unknown = (schema.shape[name] as z.ZodType).parse(undefined);
+  if (typeof value !== 'number' && typeof value !== 'string') throw new Error(`${name} has no default`);
+  return value as T;
 }
 const seconds = (ms: number) => ms / 1000;
 
@@ -118,16 +123,16 @@ const batching = (batchSize: number, timeoutSeconds: number) =>
 const polygonSource = z.object({
   apiKeySecretRef: secretKeyRef.describe('Secret key holding the Polygon (Massive) API key.'),
   websocketUrl: urlWith(['wss', 'ws'], 'Polygon forex WebSocket endpoint.').default(
-    'wss://socket.massive.com/forex',
+    workloadDefault(collectorEnv, 'POLYGON_WS_URL'),
   ),
   restUrl: urlWith(['https', 'http'], 'Polygon REST endpoint (historical bars).').default(
-    'https://api.massive.com',
+    workloadDefault(backfillEnv, 'POLYGON_REST_URL'),
   ),
   restRequestsPerMinute: z
     .int()
     .min(1)
     .max(100_000)
-    .default(5)
+    .default(workloadDefault(backfillEnv, 'POLYGON_REST_REQUESTS_PER_MINUTE'))
     .describe('REST request budget of the API key (the free plan allows 5 per minute).'),
 });
 
@@ -187,8 +192,12 @@ const kafka = z
       .min(1)
       .max(50)
       .describe('Bootstrap brokers, host:port.'),
-    tickTopic: kafkaTopic.default('tick_archive').describe('Topic archiving ticks.'),
-    aggregateTopic: kafkaTopic.default('aggregate_archive').describe('Topic archiving bars.'),
+    tickTopic: kafkaTopic
+      .default(workloadDefault(kafkaEnv, 'KAFKA_TICK_TOPIC'))
+      .describe('Topic archiving ticks.'),
+    aggregateTopic: kafkaTopic
+      .default(workloadDefault(kafkaEnv, 'KAFKA_AGGREGATE_TOPIC'))
+      .describe('Topic archiving bars.'),
   })
   .describe('Optional archive of ticks and bars in Kafka. Without it nothing is sent to Kafka.')
   .meta(
@@ -202,13 +211,13 @@ const kafka = z
 const timescaledb = z
   .object({
     host: hostName.describe('TimescaleDB / PostgreSQL host.'),
-    port: port.default(5432),
+    port: port.default(workloadDefault(timescaleEnv, 'TIMESCALEDB_PORT')),
     database: z
       .string()
       .min(1)
       .max(63)
       .regex(/^[a-zA-Z_][a-zA-Z0-9_$-]*$/)
-      .default('suho_trading')
+      .default(workloadDefault(timescaleEnv, 'TIMESCALEDB_DATABASE'))
       .describe('Database name.'),
     user: z.string().min(1).max(63).default('suho_service'),
     passwordSecretRef: secretKeyRef.describe('Secret key holding the password of the user.'),
@@ -254,8 +263,8 @@ const clickhouse = z.object({
     .min(1)
     .max(63)
     .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/)
-    .default('suho_analytics'),
-  user: z.string().min(1).max(63).default('default'),
+    .default(workloadDefault(clickhouseEnv, 'CLICKHOUSE_DATABASE')),
+  user: z.string().min(1).max(63).default(workloadDefault(clickhouseEnv, 'CLICKHOUSE_USER')),
   passwordSecretRef: secretKeyRef
     .optional()
     .describe('Secret key holding the password; unset for a user without one.'),
@@ -303,7 +312,12 @@ const cronSchedule = z
 
 const backfill = z.object({
   schedule: cronSchedule.default('15 * * * *'),
-  windowDays: z.int().min(1).max(3650).default(730).describe('How far back gaps are looked for.'),
+  windowDays: z
+    .int()
+    .min(1)
+    .max(3650)
+    .default(workloadDefault(backfillEnv, 'BACKFILL_WINDOW_DAYS'))
+    .describe('How far back gaps are looked for.'),
   suspend: z.boolean().default(false).describe('Stop scheduling backfill runs.'),
   activeDeadlineSeconds: z
     .int()
@@ -379,7 +393,7 @@ export const specSchema = z
     migrate: component.prefault({}).describe('The schema migration Job.'),
     backfill: backfill.prefault({}),
     image: image.prefault({}),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+    logLevel: opsEnv.shape.LOG_LEVEL,
   })
   .meta(
     cel(

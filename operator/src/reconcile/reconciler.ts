@@ -120,20 +120,27 @@ export class PipelineReconciler {
     const observed = new Map(owned.map((o) => [objectKey(o.kind, o.object.metadata.name!), o.object]));
     const failures: ApplyFailure[] = [];
 
-    for (const old of plan.replace) {
-      const objName = old.object.metadata.name!;
+    // Deletes one owned object; either way the reconcile goes on, a failure is reported in status.
+    const deleteOwned = async (o: ObservedObject, reason: string, why: string): Promise<void> => {
+      const objName = o.object.metadata.name!;
       try {
-        await this.client.delete(old.kind, namespace, objName, 'Background');
-        observed.delete(objectKey(old.kind, objName));
+        await this.client.delete(o.kind, namespace, objName, 'Background');
+        observed.delete(objectKey(o.kind, objName));
+        this.events.record(target(pipeline), 'Normal', reason, `Deleted ${o.kind} ${objName}${why}`);
+      } catch (error) {
+        const message = errorMessage(error);
+        failures.push({ kind: o.kind, name: objName, message });
         this.events.record(
           target(pipeline),
-          'Normal',
-          'Replacing',
-          `Deleted ${old.kind} ${objName} to run it again with the new spec`,
+          'Warning',
+          'DeleteFailed',
+          `Could not delete ${o.kind} ${objName}: ${message}`,
         );
-      } catch (error) {
-        failures.push({ kind: old.kind, name: objName, message: errorMessage(error) });
       }
+    };
+
+    for (const old of plan.replace) {
+      await deleteOwned(old, 'Replacing', ' to run it again with the new spec');
     }
 
     for (const d of plan.apply) {
@@ -161,26 +168,7 @@ export class PipelineReconciler {
     }
 
     for (const stale of plan.prune) {
-      const objName = stale.object.metadata.name!;
-      try {
-        await this.client.delete(stale.kind, namespace, objName, 'Background');
-        observed.delete(objectKey(stale.kind, objName));
-        this.events.record(
-          target(pipeline),
-          'Normal',
-          'Deleted',
-          `Deleted ${stale.kind} ${objName}: the spec no longer asks for it`,
-        );
-      } catch (error) {
-        const message = errorMessage(error);
-        failures.push({ kind: stale.kind, name: objName, message });
-        this.events.record(
-          target(pipeline),
-          'Warning',
-          'DeleteFailed',
-          `Could not delete ${stale.kind} ${objName}: ${message}`,
-        );
-      }
+      await deleteOwned(stale, 'Deleted', ': the spec no longer asks for it');
     }
 
     // A migrate Job created just now is running, not absent: say so without waiting for its event.
