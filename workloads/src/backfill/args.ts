@@ -1,5 +1,5 @@
 // Command-line arguments of `market-pipeline backfill`.
-import { UsageError, parseInstant } from '../aggregator/args.js';
+import { parseSpan, readOptions, UsageError } from '../runtime/command-args.js';
 
 export { UsageError };
 
@@ -20,23 +20,7 @@ export interface BackfillArgs {
 }
 
 export function parseBackfillArgs(args: readonly string[]): BackfillArgs {
-  const values: { from?: string; to?: string } = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--help' || arg === '-h') return { help: true };
-    const match = /^--(from|to)(?:=(.*))?$/.exec(arg);
-    if (!match) throw new UsageError(`unknown argument '${arg}'`);
-    const name = match[1] as 'from' | 'to';
-    const value = match[2] ?? args[++i];
-    if (value === undefined || value === '') throw new UsageError(`--${name} needs a value`);
-    if (values[name] !== undefined) throw new UsageError(`--${name} given twice`);
-    values[name] = value;
-  }
-  const fromMs = values.from === undefined ? undefined : parseInstant('--from', values.from);
-  const toMs = values.to === undefined ? undefined : parseInstant('--to', values.to);
-  if (toMs !== undefined && fromMs === undefined) throw new UsageError('--to needs --from');
-  if (fromMs !== undefined && toMs !== undefined && toMs <= fromMs) {
-    throw new UsageError(`--to (${values.to}) must be after --from (${values.from})`);
-  }
-  return { fromMs, toMs, help: false };
+  const read = readOptions(args, ['from', 'to'] as const);
+  if (read.help) return { help: true };
+  return { ...parseSpan(read.values), help: false };
 }

@@ -5,7 +5,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import type { z } from 'zod';
 import { EXIT_USAGE } from '../cli.js';
 import type { kafkaEnv, natsEnv } from '../contracts/env.js';
-import { UsageError } from '../aggregator/args.js';
+import { UsageError } from '../runtime/command-args.js';
 import type { ArchiveProducer } from '../kafka/archive-producer.js';
 import { connectNats, redactUrl, type NatsHandle } from '../nats/connection.js';
 import { ensureStreams } from '../nats/streams.js';

@@ -6,6 +6,9 @@ import { opsEnv } from '../contracts/env.js';
 import { symbolSchema } from '../contracts/symbols.js';
 import { env } from '../runtime/config.js';
 import type { SimulatorOptions } from './simulator-server.js';
+import { UsageError } from '../runtime/command-args.js';
+
+export { UsageError };
 
 /** The key the simulator accepts unless POLYGON_API_KEY says otherwise. */
 export const DEMO_API_KEY = 'simulator-demo-key';
@@ -102,8 +105,6 @@ The API key accepted is POLYGON_API_KEY (default '${DEMO_API_KEY}'). Other varia
 SIMULATOR_LIVE_FROM, SIMULATOR_BATCH_INTERVAL_MS, SIMULATOR_MAX_EVENTS_PER_FRAME,
 SIMULATOR_AUTH_TIMEOUT_SECONDS, SIMULATOR_MAX_BUFFERED_BYTES, SIMULATOR_REST_RATE_WINDOW_SECONDS,
 SIMULATOR_REST_FAILURES, SIMULATOR_ADMIN, METRICS_PORT, LOG_LEVEL (see workloads/src/simulator/README.md).`;
-
-export class UsageError extends Error {}
 
 /** Turns flags into variable assignments (`--port 9000` or `--port=9000`). */
 export function flagsToEnv(args: readonly string[]): Record<string, string> {
