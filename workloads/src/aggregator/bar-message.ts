@@ -1,9 +1,8 @@
 // Turns a database bar row into the bar message of the contract (messages.ts barSchema)
 // and into what is published: NATS subject + message id, Kafka key.
-import { barMessageId, barSchema, type Bar } from '../contracts/messages.js';
+import { barMessageId, ohlcvBar, type Bar } from '../contracts/messages.js';
 import { barKafkaKey, barSubject } from '../contracts/subjects.js';
-import { pipSizeOf, toPips, type PipSizes } from '../contracts/symbols.js';
-import { barEnd } from '../contracts/timeframes.js';
+import type { PipSizes } from '../contracts/symbols.js';
 import type { Outgoing } from '../nats/publish.js';
 import type { BarRow } from './bar-query.js';
 
@@ -15,25 +14,7 @@ export const LIVE_SOURCE = 'live_aggregated';
  * Validated here, so that a defect shows up as a failed run, not as a bad message.
  */
 export function buildBar(row: BarRow, pipSizes: PipSizes, builtAt: Date): Bar {
-  const pip = pipSizeOf(row.symbol, pipSizes);
-  return barSchema.parse({
-    symbol: row.symbol,
-    timeframe: row.timeframe,
-    timestamp_ms: row.startMs,
-    open: row.open,
-    high: row.high,
-    low: row.low,
-    close: row.close,
-    volume: row.volume,
-    vwap: row.vwap,
-    range_pips: toPips(row.high - row.low, pip),
-    body_pips: toPips(Math.abs(row.close - row.open), pip),
-    start_time: new Date(row.startMs).toISOString(),
-    end_time: new Date(barEnd(row.timeframe, row.startMs)).toISOString(),
-    source: LIVE_SOURCE,
-    event_type: 'ohlcv',
-    ingested_at: builtAt.toISOString(),
-  });
+  return ohlcvBar(row, { source: LIVE_SOURCE, ingestedAt: builtAt, pipSizes });
 }
 
 /** The bar as a NATS message: subject bars.<SYM>.<tf>, id = the bar version's content id. */

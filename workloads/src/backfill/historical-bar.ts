@@ -3,9 +3,9 @@
 // like the live bars' tick count), vwap = `vw`. Polygon documents `vw` as optional; without
 // it (or with a zero) the bar's mean price is estimated as the mean of open, high, low and close, which like
 // a real vwap always lies within [low, high].
-import { barSchema, type Bar } from '../contracts/messages.js';
-import { pipSizeOf, toPips, type PipSizes } from '../contracts/symbols.js';
-import { barEnd, type Timeframe } from '../contracts/timeframes.js';
+import { ohlcvBar, type Bar } from '../contracts/messages.js';
+import type { PipSizes } from '../contracts/symbols.js';
+import type { Timeframe } from '../contracts/timeframes.js';
 import type { PolygonAggregate } from './polygon-page.js';
 
 export const HISTORICAL_SOURCE = 'polygon_historical';
@@ -22,24 +22,23 @@ export interface HistoricalBarContext {
 
 /** Throws (zod) on a bar that breaks the contract, e.g. a high below the open. */
 export function historicalBar(agg: PolygonAggregate, c: HistoricalBarContext): Bar {
-  const pip = pipSizeOf(c.symbol, c.pipSizes);
-  return barSchema.parse({
-    symbol: c.symbol,
-    timeframe: c.timeframe,
-    timestamp_ms: agg.t,
-    open: agg.o,
-    high: agg.h,
-    low: agg.l,
-    close: agg.c,
-    volume: agg.v,
-    vwap: agg.vw && agg.vw > 0 ? agg.vw : (agg.o + agg.h + agg.l + agg.c) / 4,
-    range_pips: toPips(agg.h - agg.l, pip),
-    body_pips: toPips(Math.abs(agg.c - agg.o), pip),
-    start_time: new Date(agg.t).toISOString(),
-    end_time: new Date(barEnd(c.timeframe, agg.t)).toISOString(),
-    source: HISTORICAL_SOURCE,
-    event_type: 'ohlcv',
-    ingested_at: c.downloadedAt.toISOString(),
-    ...(c.feedGapRepair ? { feed_gap_repair: true } : {}),
-  });
+  return ohlcvBar(
+    {
+      symbol: c.symbol,
+      timeframe: c.timeframe,
+      startMs: agg.t,
+      open: agg.o,
+      high: agg.h,
+      low: agg.l,
+      close: agg.c,
+      volume: agg.v,
+      vwap: agg.vw && agg.vw > 0 ? agg.vw : (agg.o + agg.h + agg.l + agg.c) / 4,
+    },
+    {
+      source: HISTORICAL_SOURCE,
+      ingestedAt: c.downloadedAt,
+      pipSizes: c.pipSizes,
+      feedGapRepair: c.feedGapRepair,
+    },
+  );
 }

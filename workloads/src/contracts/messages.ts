@@ -1,8 +1,8 @@
 // The two messages of the pipeline, validated with zod on both sides of every hop
 // (NATS, Kafka), and their deterministic ids.
 import { z } from 'zod';
-import { SYMBOL_PATTERN, symbolSchema, subjectToken } from './symbols.js';
-import { timeframeSchema } from './timeframes.js';
+import { pipSizeOf, SYMBOL_PATTERN, symbolSchema, subjectToken, toPips, type PipSizes } from './symbols.js';
+import { barEnd, timeframeSchema, type Timeframe } from './timeframes.js';
 
 const finite = z.number().finite();
 const epochMs = z.number().int().nonnegative();
@@ -120,6 +120,56 @@ export const barSchema = z
     path: ['start_time'],
   });
 export type Bar = z.infer<typeof barSchema>;
+
+/** The measured part of a bar; everything else in the message follows from it. */
+export interface Ohlcv {
+  symbol: string;
+  timeframe: Timeframe;
+  startMs: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  vwap: number;
+}
+
+export interface BarOrigin {
+  source: BarSource;
+  /** ingested_at: the version of the bar within its rank (barVersion). */
+  ingestedAt: Date;
+  pipSizes: PipSizes;
+  /** A repair of a recorded feed gap, outranking live bars (barVersion). */
+  feedGapRepair?: boolean;
+}
+
+/**
+ * The bar message of an OHLCV bar, its derived fields (pips, start and end times) computed
+ * the one way for live and historical bars alike. Validated: a bar that breaks the
+ * contract (a high below the open, say) throws here, not downstream.
+ */
+export function ohlcvBar(b: Ohlcv, origin: BarOrigin): Bar {
+  const pip = pipSizeOf(b.symbol, origin.pipSizes);
+  return barSchema.parse({
+    symbol: b.symbol,
+    timeframe: b.timeframe,
+    timestamp_ms: b.startMs,
+    open: b.open,
+    high: b.high,
+    low: b.low,
+    close: b.close,
+    volume: b.volume,
+    vwap: b.vwap,
+    range_pips: toPips(b.high - b.low, pip),
+    body_pips: toPips(Math.abs(b.close - b.open), pip),
+    start_time: new Date(b.startMs).toISOString(),
+    end_time: new Date(barEnd(b.timeframe, b.startMs)).toISOString(),
+    source: origin.source,
+    event_type: 'ohlcv',
+    ingested_at: origin.ingestedAt.toISOString(),
+    ...(origin.feedGapRepair ? { feed_gap_repair: true } : {}),
+  });
+}
 
 /**
  * A span of quotes the collector knows it did not publish (events.feed_gap): while its
