@@ -2,12 +2,9 @@
 // archive the new bar versions to Kafka, publish every bar to NATS, and count.
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type pg from 'pg';
-import { barMessageId } from '../contracts/messages.js';
 import type { PipSizes } from '../contracts/symbols.js';
-import type { ArchiveProducer } from '../kafka/archive-producer.js';
-import { publishConfirmed } from '../nats/publish.js';
 import type { Logger } from '../runtime/logger.js';
-import { barArchiveRecord, barOutgoing, buildBar } from './bar-message.js';
+import { buildBar, sendBars, type BarArchive } from './bar-message.js';
 import { asStep } from '../runtime/failure.js';
 import { queryBars } from './bar-query.js';
 import { publishedBarIds } from './published-bar-ids.js';
@@ -25,7 +22,7 @@ export interface AggregationDeps {
   js: JetStreamClient;
   jsm: JetStreamManager;
   /** Set when Kafka archiving is on. */
-  archive?: { producer: ArchiveProducer; topic: string };
+  archive?: BarArchive;
   log: Logger;
   /** Aborted on SIGTERM: the run stops between chunks. */
   signal?: AbortSignal;
@@ -89,18 +86,12 @@ export async function runAggregation(
     const bars = rows.map((row) => buildBar(row, input.pipSizes, builtAt));
 
     // Kafka first: a bar version in the stream must be in the archive as well (see
-    // published-bar-ids.ts). A failure here leaves NATS untouched for this chunk.
-    const archive = deps.archive;
-    if (archive && archivedIds) {
-      const fresh = bars.filter((b) => !archivedIds.has(barMessageId(b)));
-      summary.archived! += await asStep(`Kafka send to ${archive.topic}`, () =>
-        archive.producer.sendConfirmed(archive.topic, fresh.map(barArchiveRecord)),
-      );
-      summary.alreadyArchived! += bars.length - fresh.length;
+    // published-bar-ids.ts). A failure there leaves NATS untouched for this chunk.
+    const result = await sendBars(deps.js, deps.archive, bars, archivedIds);
+    if (deps.archive) {
+      summary.archived! += result.archived;
+      summary.alreadyArchived! += result.alreadyArchived;
     }
-    const result = await asStep('NATS publish to MARKET_BARS', () =>
-      publishConfirmed(deps.js, bars.map(barOutgoing)),
-    );
     summary.published += result.published;
     summary.duplicates += result.duplicates;
     summary.bars += bars.length;

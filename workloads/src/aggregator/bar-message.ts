@@ -3,7 +3,10 @@
 import { barMessageId, ohlcvBar, type Bar } from '../contracts/messages.js';
 import { barKafkaKey, barSubject } from '../contracts/subjects.js';
 import type { PipSizes } from '../contracts/symbols.js';
-import type { Outgoing } from '../nats/publish.js';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { ArchiveProducer } from '../kafka/archive-producer.js';
+import { publishConfirmed, type Outgoing } from '../nats/publish.js';
+import { asStep } from '../runtime/failure.js';
 import type { BarRow } from './bar-query.js';
 
 export const LIVE_SOURCE = 'live_aggregated';
@@ -33,4 +36,46 @@ export function barArchiveRecord(bar: Bar): { key: string; value: string; messag
     value: JSON.stringify(bar),
     messageId: barMessageId(bar),
   };
+}
+
+/** The Kafka archive of bars (aggregate_archive), when one is configured. */
+export interface BarArchive {
+  producer: ArchiveProducer;
+  topic: string;
+}
+
+export interface SentBars {
+  /** Sent to Kafka now, and already there (ids read back, not sent again). */
+  archived: number;
+  alreadyArchived: number;
+  /** Newly in MARKET_BARS, and already there (same id within the duplicate window). */
+  published: number;
+  duplicates: number;
+}
+
+/**
+ * Sends bars the one way live and historical bars go: the Kafka archive first (when there
+ * is one), then NATS bars.<SYM>.<tf> with the bar version's id, both confirmed. Archive
+ * first, so that a bar version in the stream is always archived too; a failure in either
+ * step names it. Bars whose id is in `archivedIds` are not archived again.
+ */
+export async function sendBars(
+  js: JetStreamClient,
+  archive: BarArchive | undefined,
+  bars: readonly Bar[],
+  archivedIds?: ReadonlySet<string>,
+): Promise<SentBars> {
+  let archived = 0;
+  let alreadyArchived = 0;
+  if (archive) {
+    const fresh = archivedIds ? bars.filter((b) => !archivedIds.has(barMessageId(b))) : bars;
+    archived = await asStep(`Kafka send to ${archive.topic}`, () =>
+      archive.producer.sendConfirmed(archive.topic, fresh.map(barArchiveRecord)),
+    );
+    alreadyArchived = bars.length - fresh.length;
+  }
+  const result = await asStep('NATS publish to MARKET_BARS', () =>
+    publishConfirmed(js, bars.map(barOutgoing)),
+  );
+  return { archived, alreadyArchived, published: result.published, duplicates: result.duplicates };
 }

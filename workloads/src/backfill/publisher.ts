@@ -5,14 +5,12 @@
 // the same ids, which JetStream drops within its duplicate window and archive readers
 // recognise by the message-id header.
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { barArchiveRecord, barOutgoing } from '../aggregator/bar-message.js';
+import { sendBars, type BarArchive } from '../aggregator/bar-message.js';
 import type { Bar } from '../contracts/messages.js';
-import type { ArchiveProducer } from '../kafka/archive-producer.js';
-import { publishConfirmed } from '../nats/publish.js';
 
 export interface BarSink {
   js: JetStreamClient;
-  archive?: { producer: ArchiveProducer; topic: string };
+  archive?: BarArchive;
 }
 
 /** Bars per confirmed batch. */
@@ -27,10 +25,7 @@ export interface PublishCounts {
 export async function publishBars(sink: BarSink, bars: readonly Bar[]): Promise<PublishCounts> {
   const counts: PublishCounts = { published: 0, duplicates: 0 };
   for (let i = 0; i < bars.length; i += BATCH) {
-    const batch = bars.slice(i, i + BATCH);
-    if (sink.archive)
-      await sink.archive.producer.sendConfirmed(sink.archive.topic, batch.map(barArchiveRecord));
-    const result = await publishConfirmed(sink.js, batch.map(barOutgoing));
+    const result = await sendBars(sink.js, sink.archive, bars.slice(i, i + BATCH));
     counts.published += result.published;
     counts.duplicates += result.duplicates;
   }

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { EXIT_USAGE } from '../cli.js';
 import type { kafkaEnv, natsEnv } from '../contracts/env.js';
 import { UsageError } from '../runtime/command-args.js';
-import type { ArchiveProducer } from '../kafka/archive-producer.js';
+import type { BarArchive } from '../aggregator/bar-message.js';
 import { connectNats, redactUrl, type NatsHandle } from '../nats/connection.js';
 import { ensureStreams } from '../nats/streams.js';
 import { ConfigError, loadConfig } from '../runtime/config.js';
@@ -112,11 +112,6 @@ export async function connectJobJetStream(
     return manager;
   });
   return { nats, js: jetstream(nats.nc), jsm, where };
-}
-
-export interface BarArchive {
-  producer: ArchiveProducer;
-  topic: string;
 }
 
 /** The Kafka bar archive when KAFKA_BROKERS is set (its topic created if missing), else undefined. */
