@@ -7,8 +7,8 @@
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { STREAMS } from '../contracts/subjects.js';
 import type { Timeframe } from '../contracts/timeframes.js';
+import { NS_PER_MS } from '../nats/durable-consumer.js';
 
-const NS_PER_MS = 1_000_000;
 // Server clocks may differ a little from ours; read somewhat further back.
 const CLOCK_SLACK_MS = 5 * 60_000;
 

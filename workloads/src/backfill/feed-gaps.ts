@@ -15,11 +15,11 @@ import { FEED_GAP_SUBJECT, STREAMS } from '../contracts/subjects.js';
 import { barEnd, barStart, type Timeframe } from '../contracts/timeframes.js';
 import { describeIssues } from '../contracts/zod-issues.js';
 import { publishDeadLetter } from '../nats/dead-letter.js';
+import { ensureDurableConsumer, NS_PER_MS } from '../nats/durable-consumer.js';
 import type { Logger } from '../runtime/logger.js';
 import type { RepairTask } from './ledger.js';
 
 export const FEED_GAP_CONSUMER = 'backfill-feed-gaps';
-const NS_PER_MS = 1_000_000;
 /** Unacked events come back after this; held ones get working() every third of it. */
 const ACK_WAIT_MS = 10 * 60_000;
 /** Events read per run at most (the rest wait for the next run). */
@@ -78,16 +78,9 @@ export class FeedGapInbox {
       ack_wait: ACK_WAIT_MS * NS_PER_MS,
       max_deliver: -1,
     };
-    const existing = await jsm.consumers.info(STREAMS.events.name, FEED_GAP_CONSUMER).catch(() => undefined);
-    if (!existing) {
-      await jsm.consumers.add(STREAMS.events.name, config).catch(async (error: Error) => {
-        // Created by a concurrent run meanwhile: fine if it exists now.
-        if (!(await jsm.consumers.info(STREAMS.events.name, FEED_GAP_CONSUMER).catch(() => undefined)))
-          throw error;
-      });
-    } else if (existing.config.ack_wait !== config.ack_wait) {
-      await jsm.consumers.update(STREAMS.events.name, FEED_GAP_CONSUMER, { ack_wait: config.ack_wait });
-    }
+    await ensureDurableConsumer(jsm, STREAMS.events.name, config, (existing) =>
+      existing.ack_wait === config.ack_wait ? undefined : { ack_wait: config.ack_wait },
+    );
     return new FeedGapInbox(js, log);
   }
 

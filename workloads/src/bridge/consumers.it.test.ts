@@ -5,10 +5,10 @@ import { AckPolicy } from '@nats-io/jetstream';
 import { natsClient, type NatsClient } from '../../../test/support/bridge-harness.js';
 import { startPrivateNats, type PrivateNats } from '../../../test/support/private-nats.js';
 import { STREAMS } from '../contracts/subjects.js';
+import { NS_PER_MS } from '../nats/durable-consumer.js';
 import { ensureConsumer } from './consumers.js';
 
 const settings = { ackWaitMs: 30_000, heldPerReplica: 3000 };
-const NS_PER_MS = 1_000_000;
 
 describe('bridge consumers', () => {
   let nats: PrivateNats;

@@ -3,6 +3,7 @@
 // setting takes effect on the next rollout.
 import { AckPolicy, DeliverPolicy, type ConsumerConfig, type JetStreamManager } from '@nats-io/jetstream';
 import { STREAMS } from '../contracts/subjects.js';
+import { ensureDurableConsumer, NS_PER_MS } from '../nats/durable-consumer.js';
 import type { StreamKind } from './route.js';
 
 // No filter subject: each consumer takes its whole stream (MARKET_TICKS holds only
@@ -27,8 +28,6 @@ export interface ConsumerSettings {
 
 /** Replicas the ack-pending limit leaves room for, each holding full batches. */
 export const REPLICAS_ROOM = 10;
-
-const NS_PER_MS = 1_000_000;
 
 /**
  * - ack_wait: longer than a batch waits plus its write (checked at config load); while a
@@ -71,25 +70,17 @@ export async function ensureConsumer(
   kind: StreamKind,
   s: ConsumerSettings,
 ): Promise<void> {
-  const { stream, durable } = BRIDGE_CONSUMERS[kind];
   const wanted = bridgeConsumerConfig(kind, s);
-  const existing = await jsm.consumers.info(stream, durable).catch(() => undefined);
-  if (!existing) {
-    await jsm.consumers.add(stream, wanted).catch(async (error: Error) => {
-      // Another replica created it between our info and add: fine if it exists now.
-      if (!(await jsm.consumers.info(stream, durable).catch(() => undefined))) throw error;
-    });
-    return;
-  }
-  const filter = existing.config.filter_subject;
-  const keepFilter = takesWholeStream(kind, filter);
-  const differs = !keepFilter || COMPARED.some((k) => (existing.config[k] ?? undefined) !== wanted[k]);
-  if (differs) {
-    await jsm.consumers.update(stream, durable, {
+  await ensureDurableConsumer(jsm, BRIDGE_CONSUMERS[kind].stream, wanted, (existing) => {
+    const filter = existing.filter_subject;
+    const keepFilter = takesWholeStream(kind, filter);
+    const differs = !keepFilter || COMPARED.some((k) => (existing[k] ?? undefined) !== wanted[k]);
+    if (!differs) return undefined;
+    return {
       filter_subject: keepFilter ? filter : '',
       ack_wait: wanted.ack_wait,
       max_ack_pending: wanted.max_ack_pending,
       max_deliver: wanted.max_deliver,
-    });
-  }
+    };
+  });
 }

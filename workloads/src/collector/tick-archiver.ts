@@ -22,6 +22,7 @@ import { Counter, Gauge } from 'prom-client';
 import { parseTick, tickMessageId } from '../contracts/messages.js';
 import { STREAMS, tickKafkaKey } from '../contracts/subjects.js';
 import { ArchiveProducer, type ArchiveRecord } from '../kafka/archive-producer.js';
+import { ensureDurableConsumer, NS_PER_MS } from '../nats/durable-consumer.js';
 import { Backoff, sleep } from '../runtime/backoff.js';
 import { LogThrottle } from '../runtime/log-throttle.js';
 import type { Companion, CompanionContext } from './collector.js';
@@ -131,20 +132,17 @@ class TickArchiver implements Companion {
       const nc = this.options.nats.nc;
       const jsm = await jetstreamManager(nc);
       const stream = STREAMS.ticks.name;
-      const exists = await jsm.consumers.info(stream, ARCHIVE_CONSUMER).catch(() => undefined);
-      if (!exists) {
-        await jsm.consumers.add(stream, {
-          durable_name: ARCHIVE_CONSUMER,
-          // Explicit acks (not AckAll): a second process on the same consumer could
-          // otherwise ack messages the first has not archived yet.
-          ack_policy: AckPolicy.Explicit,
-          deliver_policy: DeliverPolicy.All,
-          // No filter: the whole stream is ticks, and a filter costs the server more per
-          // delivery (see bridge/consumers.ts).
-          ack_wait: ACK_WAIT_MS * 1_000_000,
-          max_ack_pending: this.batchSize * 4,
-        });
-      }
+      await ensureDurableConsumer(jsm, stream, {
+        durable_name: ARCHIVE_CONSUMER,
+        // Explicit acks (not AckAll): a second process on the same consumer could
+        // otherwise ack messages the first has not archived yet.
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        // No filter: the whole stream is ticks, and a filter costs the server more per
+        // delivery (see bridge/consumers.ts).
+        ack_wait: ACK_WAIT_MS * NS_PER_MS,
+        max_ack_pending: this.batchSize * 4,
+      });
       this.consumer = await jetstream(nc).consumers.get(stream, ARCHIVE_CONSUMER);
     }
     return this.consumer;

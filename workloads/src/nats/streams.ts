@@ -2,6 +2,7 @@
 // calls this at start, so the order in which services start does not matter.
 import { RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { STREAMS } from '../contracts/subjects.js';
+import { NS_PER_MS } from './durable-consumer.js';
 
 export interface StreamSettings {
   /** How long messages are kept (ms); the bridge must catch up within it. */
@@ -14,8 +15,6 @@ export const DEFAULT_STREAM_SETTINGS: StreamSettings = {
   maxAgeMs: 7 * 24 * 3600_000,
   duplicateWindowMs: 2 * 60_000,
 };
-
-const NS_PER_MS = 1_000_000;
 
 type NamedStreamConfig = Partial<StreamConfig> & { name: string };
 
