@@ -13,6 +13,7 @@ import type { Logger } from '../../workloads/src/runtime/logger.js';
 import { ContainerConfigError, expandVariables } from './container-env.js';
 import type { PodPorts } from './local-network.js';
 import { Prober } from './probe.js';
+import { rfc3339 } from '../../operator/src/kube/time.js';
 
 /** The image's entry points and the files of this checkout that stand in for them. */
 export const IMAGE_ENTRY_POINTS: Record<string, string> = {
@@ -118,7 +119,7 @@ export function processCommand(
   return { file: process.execPath, args: [path.join(repoRoot, script), ...rest] };
 }
 
-const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+const now = () => rfc3339(Date.now());
 
 export class ContainerRunner {
   private child: ChildProcess | undefined;

@@ -8,6 +8,7 @@
 import { HttpMethod } from '@kubernetes/client-node';
 import { isConflict, isNotFound, type KubeClient } from '../../operator/src/kube/client.js';
 import type { Logger } from '../../workloads/src/runtime/logger.js';
+import { microTime, rfc3339 } from '../../operator/src/kube/time.js';
 
 const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 const LEASE_DURATION_SECONDS = 40;
@@ -23,7 +24,6 @@ const nodePath = (name?: string) => `/api/v1/nodes${name ? `/${name}` : ''}`;
 const leasePath = (name?: string) =>
   `/apis/coordination.k8s.io/v1/namespaces/${NODE_LEASE_NAMESPACE}/leases${name ? `/${name}` : ''}`;
 /** MicroTime, as Lease.spec.renewTime wants it. */
-const microTime = (d = new Date()) => d.toISOString().replace(/Z$/, '000Z');
 
 export async function registerNode(client: KubeClient, name: string, log: Logger): Promise<RegisteredNode> {
   try {
@@ -45,7 +45,7 @@ export async function registerNode(client: KubeClient, name: string, log: Logger
     if (!isConflict(error)) throw error; // left over from an interrupted run: take it over
   }
   const reportStatus = () => {
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const now = rfc3339(Date.now());
     return client.request(HttpMethod.PATCH, `${nodePath(name)}/status`, {
       contentType: 'application/strategic-merge-patch+json',
       body: {
@@ -77,7 +77,11 @@ export async function registerNode(client: KubeClient, name: string, log: Logger
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
       metadata: { name, namespace: NODE_LEASE_NAMESPACE },
-      spec: { holderIdentity: name, leaseDurationSeconds: LEASE_DURATION_SECONDS, renewTime: microTime() },
+      spec: {
+        holderIdentity: name,
+        leaseDurationSeconds: LEASE_DURATION_SECONDS,
+        renewTime: microTime(Date.now()),
+      },
     };
     await client.request(HttpMethod.PATCH, leasePath(name), {
       body: lease,

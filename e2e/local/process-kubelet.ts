@@ -19,6 +19,7 @@ import { resolveContainerEnv, type ConfigSource } from './container-env.js';
 import { ContainerRunner, type ContainerStatus, type WorkloadFailure } from './container-runner.js';
 import { allocatePodPorts, LocalNetwork, type PodPorts } from './local-network.js';
 import { registerNode, type RegisteredNode } from './node-registration.js';
+import { rfc3339 } from '../../operator/src/kube/time.js';
 
 export interface ProcessKubeletOptions {
   client: KubeClient;
@@ -55,7 +56,7 @@ interface PodCondition {
   reason?: string;
   lastTransitionTime: string;
 }
-const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+const now = () => rfc3339(Date.now());
 
 export class ProcessKubelet {
   readonly failures: WorkloadFailure[] = [];

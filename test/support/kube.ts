@@ -10,6 +10,7 @@ import { CRD_FILE, CRD_NAME } from '../../operator/src/crd/generate.js';
 import { KubeClient } from '../../operator/src/kube/client.js';
 import type { KubeObject } from '../../operator/src/kube/resources.js';
 import { reach, requireEnv, uniqueSuffix } from './servers.js';
+import { rfc3339 } from '../../operator/src/kube/time.js';
 
 export const TEST_FIELD_MANAGER = 'market-pipeline-tests';
 
@@ -82,7 +83,7 @@ interface PodLike extends KubeObject {
 }
 
 function now(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return rfc3339(Date.now());
 }
 
 async function pods(client: KubeClient, namespace: string, labelSelector: string): Promise<PodLike[]> {

@@ -3,11 +3,11 @@ import { createLogger } from '../../../workloads/src/runtime/logger.js';
 import {
   ConflictError,
   LeaderElector,
-  microTime,
   type LeaseObject,
   type LeaseSpec,
   type LeaseStore,
 } from './elector.js';
+import { microTime } from '../kube/time.js';
 
 const log = createLogger('test', 'silent');
 

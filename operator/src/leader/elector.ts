@@ -12,6 +12,7 @@
 //   instead of waiting out the lease.
 import type { Logger } from '../../../workloads/src/runtime/logger.js';
 import { sleep } from '../../../workloads/src/runtime/backoff.js';
+import { microTime } from '../kube/time.js';
 
 export interface LeaseSpec {
   holderIdentity?: string;
@@ -43,11 +44,6 @@ export interface ElectorOptions {
   now?: () => number;
   /** For tests: the wait between attempts. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-}
-
-/** Kubernetes MicroTime: RFC 3339 with exactly six fractional digits (the API server insists). */
-export function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
 export class LeaderElector {

@@ -4,6 +4,7 @@
 // so a condition that persists across retries does not flood the API server.
 import type { Logger } from '../../../workloads/src/runtime/logger.js';
 import type { KubeClient } from '../kube/client.js';
+import { rfc3339 } from '../kube/time.js';
 
 export interface EventTarget {
   apiVersion: string;
@@ -39,7 +40,7 @@ export class EventRecorder implements EventSink {
     if (this.sent.size > 1000) {
       for (const [k, at] of this.sent) if (t - at >= this.windowMs) this.sent.delete(k);
     }
-    const time = new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const time = rfc3339(t);
     const event = {
       apiVersion: 'v1',
       kind: 'Event',

@@ -14,6 +14,7 @@ import type { RenderOptions } from '../render/pod.js';
 import type { EventSink, EventTarget } from './events.js';
 import { planReconcile, schemaState, type ObservedObject, type ObservedSecrets } from './plan.js';
 import { computeStatus, type ApplyFailure } from './status.js';
+import { rfc3339 } from '../kube/time.js';
 
 export interface PipelineCache {
   get(namespace: string, name: string): MarketPipeline | undefined;
@@ -200,7 +201,7 @@ export class PipelineReconciler {
   };
 
   private now(): string {
-    return (this.options.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return rfc3339((this.options.now?.() ?? new Date()).getTime());
   }
 
   /**
