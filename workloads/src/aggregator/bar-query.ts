@@ -17,6 +17,7 @@
 import type pg from 'pg';
 import { TIMEFRAME_MS, type Timeframe } from '../contracts/timeframes.js';
 import type { ScanChunk } from './window.js';
+import type { Ohlcv } from '../contracts/messages.js';
 
 // Monday 1970-01-05 00:00 UTC anchors weeks (as contracts/timeframes.ts barStart does).
 const WEEK_ORIGIN = '1970-01-05T00:00:00Z';
@@ -56,20 +57,8 @@ CROSS JOIN LATERAL (
   ORDER BY t.bid DESC, t.ask DESC, t.exchange DESC LIMIT 1) c
 ORDER BY b.timeframe, b.symbol, b.start`;
 
-/** One bar as the database computed it (prices are mids). */
-export interface BarRow {
-  timeframe: Timeframe;
-  symbol: string;
-  startMs: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  /** Number of ticks. */
-  volume: number;
-  /** Mean mid, each tick weighing one. */
-  vwap: number;
-}
+/** One bar as the database computed it: prices are mids, volume the number of ticks, vwap the mean mid (each tick weighing one). */
+export type BarRow = Ohlcv;
 
 interface RawRow {
   timeframe: Timeframe;
