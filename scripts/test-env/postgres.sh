@@ -29,6 +29,16 @@ setup_user() {
     id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
     chown -R postgres "$TE_DIR/postgres"
     RUN_AS=(runuser -u postgres --)
+    # The postgres user must be able to reach the cluster: a checkout under a private
+    # directory (mktemp -d makes mode 700) gets search permission only (o+x, no listing).
+    local dir=$TE_DIR
+    while [ "$dir" != / ]; do
+      if ! runuser -u postgres -- test -x "$dir"; then
+        te_log "letting the postgres user pass through $dir (chmod o+x)"
+        chmod o+x "$dir"
+      fi
+      dir=$(dirname "$dir")
+    done
   fi
 }
 
