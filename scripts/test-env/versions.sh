@@ -7,3 +7,7 @@ KAFKA_VERSION=4.3.1
 # Built binaries and downloaded jars live outside the repository so that a fresh clone
 # (as in CI) reuses them; delete this folder to force a rebuild.
 MP_TOOLS_CACHE=${MP_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/market-pipeline}
+# The Node.js of the product, the images and the toolchain: one source, .nvmrc.
+NODE_VERSION=$(tr -d ' \nv' <"$(dirname "${BASH_SOURCE[0]}")/../../.nvmrc")
+# nats-server of the test environment and the chart's dev server: the current release.
+NATS_VERSION=v2.15.3
