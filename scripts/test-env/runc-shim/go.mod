@@ -1,0 +1,3 @@
+module market-pipeline/runc-shim
+
+go 1.22
