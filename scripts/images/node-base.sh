@@ -34,7 +34,10 @@ fetch() {
 }
 
 im_engine
-if im_have "$image" && [ "$(docker image inspect -f '{{index .Config.Labels "mp.key"}}' "$image")" = "$key" ]; then
+# The tag <image>-<key> says which build the engine has (not a label: images built on this
+# one would inherit it).
+if im_have "$image-$key"; then
+  docker tag "$image-$key" "$image"
   echo "$image"
   exit 0
 fi
@@ -49,7 +52,8 @@ else
   cp "$(fetch npm "$NPM_VERSION")" "$ctx/npm.tgz"
   im_log "building $image"
   DOCKER_BUILDKIT=0 docker build -q -f "$IM_SCRIPTS/node.Dockerfile" --build-arg "BASE_IMAGE=$base" \
-    --build-arg "NODE_VERSION=$NODE_VERSION" --label "mp.key=$key" -t "$image" "$ctx" >/dev/null
-  docker save -o "$cached.tmp" "$image" && mv "$cached.tmp" "$cached"
+    --build-arg "NODE_VERSION=$NODE_VERSION" -t "$image-$key" "$ctx" >/dev/null
+  docker save -o "$cached.tmp" "$image-$key" && mv "$cached.tmp" "$cached"
 fi
+docker tag "$image-$key" "$image"
 echo "$image"
