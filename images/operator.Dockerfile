@@ -33,14 +33,6 @@ RUN if [ -n "$EXTRA_CA_CERTS_PEM" ]; then printf '%s\n' "$EXTRA_CA_CERTS_PEM" >/
  && rm -f /tmp/extra-ca.pem
 
 FROM ${NODE_IMAGE}
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-LABEL org.opencontainers.image.title="market-pipeline-operator" \
-      org.opencontainers.image.description="Kubernetes operator for MarketPipeline resources (marketdata.suho.io/v1alpha1)" \
-      org.opencontainers.image.source="https://github.com/suho/market-pipeline" \
-      org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}"
 # tini as PID 1: the kernel gives PID 1 only the signals it handles, and the operator
 # installs its SIGTERM handler only once started; under tini a SIGTERM during start-up
 # still ends it, and afterwards reaches the handler that releases the leader lease.
@@ -59,3 +51,12 @@ COPY --from=build /src/dist/workloads dist/workloads
 # Nothing is written outside /tmp, so the root file system can be read-only.
 USER 1000:1000
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/bin/market-pipeline-operator.js"]
+# Last: a new commit (REVISION) changes only this metadata, and every layer above stays cached.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="market-pipeline-operator" \
+      org.opencontainers.image.description="Kubernetes operator for MarketPipeline resources (marketdata.suho.io/v1alpha1)" \
+      org.opencontainers.image.source="https://github.com/suho/market-pipeline" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"

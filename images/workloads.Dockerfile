@@ -34,14 +34,6 @@ RUN if [ -n "$EXTRA_CA_CERTS_PEM" ]; then printf '%s\n' "$EXTRA_CA_CERTS_PEM" >/
  && rm -f /tmp/extra-ca.pem
 
 FROM ${NODE_IMAGE}
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-LABEL org.opencontainers.image.title="market-pipeline-workloads" \
-      org.opencontainers.image.description="Workloads of the market-data pipeline: Polygon forex collector, NATS-to-database bridge, OHLCV aggregator, schema migration, Polygon simulator" \
-      org.opencontainers.image.source="https://github.com/suho/market-pipeline" \
-      org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}"
 # tini as PID 1 (see images/market-pipeline): forwards SIGTERM to node and reaps.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini=0.19.0-1+b3 \
@@ -61,3 +53,12 @@ COPY images/market-pipeline /usr/local/bin/market-pipeline
 USER 1000:1000
 ENTRYPOINT ["market-pipeline"]
 CMD ["help"]
+# Last: a new commit (REVISION) changes only this metadata, and every layer above stays cached.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="market-pipeline-workloads" \
+      org.opencontainers.image.description="Workloads of the market-data pipeline: Polygon forex collector, NATS-to-database bridge, OHLCV aggregator, schema migration, Polygon simulator" \
+      org.opencontainers.image.source="https://github.com/suho/market-pipeline" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
