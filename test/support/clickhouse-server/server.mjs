@@ -17,7 +17,8 @@
 // `default` database is an Overlay database, and `system` tables are in-memory.
 //
 // Usage: node server.mjs   (env CLICKHOUSE_PORT=18123, CLICKHOUSE_DATA_DIR, CLICKHOUSE_USER=default,
-// CLICKHOUSE_PASSWORD=''). Listens on 127.0.0.1; one JSON line per failed request on stderr.
+// CLICKHOUSE_PASSWORD='', CLICKHOUSE_LISTEN_HOST=127.0.0.1: the container stand-in of
+// scripts/images/dev-servers sets 0.0.0.0). One JSON line per failed request on stderr.
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import path from 'node:path';
@@ -31,6 +32,7 @@ const port = Number(process.env.CLICKHOUSE_PORT ?? 18123);
 const dataDir = path.resolve(process.env.CLICKHOUSE_DATA_DIR ?? '.test-env/clickhouse/data');
 const user = process.env.CLICKHOUSE_USER ?? 'default';
 const password = process.env.CLICKHOUSE_PASSWORD ?? '';
+const listenHost = process.env.CLICKHOUSE_LISTEN_HOST ?? '127.0.0.1';
 
 // chdb's native binding (internal API of chdb 3.4, pinned by package-lock): Session.queryBind would
 // TSV-escape parameter values a second time, but HTTP clients send them already in ClickHouse's
@@ -295,6 +297,6 @@ server.on('error', (error) => {
   log({ level: 'fatal', message: error.message });
   process.exit(1);
 });
-server.listen(port, '127.0.0.1', () => {
-  log({ level: 'info', message: 'listening', port, dataDir, version, timezone });
+server.listen(port, listenHost, () => {
+  log({ level: 'info', message: 'listening', host: listenHost, port, dataDir, version, timezone });
 });
