@@ -20,6 +20,7 @@ if [ ! -s "$tarball" ]; then
   [ "$(id -u)" -eq 0 ] || im_die "mmdebstrap --mode=root needs root"
   TE_SERVER=images source "$IM_REPO/scripts/test-env/lib.sh"
   command -v mmdebstrap >/dev/null || te_apt_install mmdebstrap
+  t0=$SECONDS
   im_log "building a $suite minbase rootfs from $mirror"
   # The same exclusions as the official slim images (debuerreotype --slimify); they stay in
   # /etc/dpkg/dpkg.cfg.d/99mmdebstrap, so packages installed later obey them too.
@@ -40,6 +41,7 @@ if [ ! -s "$tarball" ]; then
     "deb ${mirror%/debian}/debian-security $suite-security main" >"$IM_CACHE/debian-$suite-slim.log" 2>&1 ||
     im_die "mmdebstrap failed; see $IM_CACHE/debian-$suite-slim.log"
   mv "$tarball.tmp" "$tarball"
+  im_log "rootfs built in $((SECONDS - t0))s: $tarball"
 fi
 # A second tag names the cache key: an engine that has it has this very rootfs. (Not a
 # label: labels are inherited by every image built on this one, the product's included.)

@@ -16,13 +16,15 @@ im_die() { im_log "ERROR: $*"; exit 1; }
 # set, or the default socket answering) is used as it is; otherwise the test environment's
 # own (scripts/test-env/docker.sh) is started and DOCKER_HOST points at it.
 im_engine() {
-  if [ -z "${DOCKER_HOST:-}" ] || ! docker version >/dev/null 2>&1; then
-    if [ -z "${DOCKER_HOST:-}" ] && docker version >/dev/null 2>&1; then return 0; fi
-    "$IM_REPO/scripts/test-env/up.sh" docker
-    # shellcheck disable=SC1091
-    source "${TE_DIR:-$IM_REPO/.test-env}/env.d/docker.env"
+  if [ -n "${DOCKER_HOST:-}" ]; then
+    docker version >/dev/null 2>&1 || im_die "no container engine answers at DOCKER_HOST=$DOCKER_HOST"
+    return 0
   fi
-  docker version >/dev/null 2>&1 || im_die "no container engine answers (DOCKER_HOST=${DOCKER_HOST:-})"
+  docker version >/dev/null 2>&1 && return 0
+  "$IM_REPO/scripts/test-env/up.sh" docker
+  # shellcheck disable=SC1091
+  source "${TE_DIR:-$IM_REPO/.test-env}/env.d/docker.env"
+  docker version >/dev/null 2>&1 || im_die "the test environment's engine does not answer at $DOCKER_HOST"
 }
 
 # im_digest FILE...: a short digest of the files that define an image (its cache key).

