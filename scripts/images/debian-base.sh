@@ -12,7 +12,25 @@ IM_STEP=debian
 suite=${1:-bookworm}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 image="local/debian:$suite-slim"
-key=$(im_digest "$0")
+# The same exclusions as the official slim images (debuerreotype --slimify); they stay in
+# /etc/dpkg/dpkg.cfg.d/99mmdebstrap, so packages installed later obey them too.
+recipe=(--variant=minbase --mode=root --format=tar
+  --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr
+  --dpkgopt='path-exclude=/usr/share/man/*'
+  --dpkgopt='path-exclude=/usr/share/groff/*'
+  --dpkgopt='path-exclude=/usr/share/info/*'
+  --dpkgopt='path-exclude=/usr/share/lintian/*'
+  --dpkgopt='path-exclude=/usr/share/linda/*'
+  --dpkgopt='path-exclude=/var/cache/man/*'
+  --dpkgopt='path-exclude=/usr/share/doc/*'
+  --dpkgopt='path-include=/usr/share/doc/*/copyright'
+  --dpkgopt='path-exclude=/usr/share/locale/*'
+  --aptopt='Acquire::Languages "none"')
+sources=("deb $mirror $suite main" "deb $mirror $suite-updates main"
+  "deb ${mirror%/debian}/debian-security $suite-security main")
+# The cache key is the recipe itself, not this file: a comment or log line here does not
+# rebuild the rootfs (and everything built on it).
+key=$(printf '%s\n' "$suite" "${recipe[@]}" "${sources[@]}" | sha256sum | cut -c1-12)
 tarball="$IM_CACHE/debian-$suite-slim-$key.tar"
 
 im_engine
@@ -22,23 +40,7 @@ if [ ! -s "$tarball" ]; then
   command -v mmdebstrap >/dev/null || te_apt_install mmdebstrap
   t0=$SECONDS
   im_log "building a $suite minbase rootfs from $mirror"
-  # The same exclusions as the official slim images (debuerreotype --slimify); they stay in
-  # /etc/dpkg/dpkg.cfg.d/99mmdebstrap, so packages installed later obey them too.
-  mmdebstrap --variant=minbase --mode=root --format=tar --quiet \
-    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
-    --dpkgopt='path-exclude=/usr/share/man/*' \
-    --dpkgopt='path-exclude=/usr/share/groff/*' \
-    --dpkgopt='path-exclude=/usr/share/info/*' \
-    --dpkgopt='path-exclude=/usr/share/lintian/*' \
-    --dpkgopt='path-exclude=/usr/share/linda/*' \
-    --dpkgopt='path-exclude=/var/cache/man/*' \
-    --dpkgopt='path-exclude=/usr/share/doc/*' \
-    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-    --dpkgopt='path-exclude=/usr/share/locale/*' \
-    --aptopt='Acquire::Languages "none"' \
-    "$suite" "$tarball.tmp" \
-    "deb $mirror $suite main" "deb $mirror $suite-updates main" \
-    "deb ${mirror%/debian}/debian-security $suite-security main" >"$IM_CACHE/debian-$suite-slim.log" 2>&1 ||
+  mmdebstrap --quiet "${recipe[@]}" "$suite" "$tarball.tmp" "${sources[@]}" >"$IM_CACHE/debian-$suite-slim.log" 2>&1 ||
     im_die "mmdebstrap failed; see $IM_CACHE/debian-$suite-slim.log"
   mv "$tarball.tmp" "$tarball"
   im_log "rootfs built in $((SECONDS - t0))s: $tarball"

@@ -23,7 +23,7 @@ im_engine
 debian=$("$IM_SCRIPTS/debian-base.sh")
 node=$("$IM_SCRIPTS/node-base.sh")
 # What the local bases are made of: part of every stand-in's cache key.
-bases_key=$(im_digest "$IM_SCRIPTS/debian-base.sh" "$IM_SCRIPTS/node-base.sh" "$IM_SCRIPTS/node.Dockerfile" "$IM_SCRIPTS/pins.sh")
+bases_key="$(im_key "$debian") $(im_key "$node")"
 
 # build_cached REPO TAG CONTEXT [docker build args...]: build CONTEXT (its Dockerfile) as
 # REPO:TAG unless this engine or the tar cache already has that build.

