@@ -5,6 +5,7 @@
 # `docker import`ed as local/debian:<suite>-slim.
 #
 # Usage: debian-base.sh [suite]   (default bookworm; prints the image name)
+#        IM_PRINT=key debian-base.sh   prints the cache key only (builds nothing)
 # Env:   DEBIAN_MIRROR (default http://deb.debian.org/debian)
 source "$(dirname "$0")/lib.sh"
 IM_STEP=debian
@@ -32,6 +33,10 @@ sources=("deb $mirror $suite main" "deb $mirror $suite-updates main"
 # rebuild the rootfs (and everything built on it).
 key=$(printf '%s\n' "$suite" "${recipe[@]}" "${sources[@]}" | sha256sum | cut -c1-12)
 tarball="$IM_CACHE/debian-$suite-slim-$key.tar"
+if [ "${IM_PRINT:-}" = key ]; then
+  echo "$key"
+  exit 0
+fi
 
 im_engine
 if [ ! -s "$tarball" ]; then
@@ -43,6 +48,7 @@ if [ ! -s "$tarball" ]; then
   mmdebstrap --quiet "${recipe[@]}" "$suite" "$tarball.tmp" "${sources[@]}" >"$IM_CACHE/debian-$suite-slim.log" 2>&1 ||
     im_die "mmdebstrap failed; see $IM_CACHE/debian-$suite-slim.log"
   mv "$tarball.tmp" "$tarball"
+  im_prune_cache "$tarball"
   im_log "rootfs built in $((SECONDS - t0))s: $tarball"
 fi
 # A second tag names the cache key: an engine that has it has this very rootfs. (Not a

@@ -23,7 +23,7 @@ im_engine
 debian=$("$IM_SCRIPTS/debian-base.sh")
 node=$("$IM_SCRIPTS/node-base.sh")
 # What the local bases are made of: part of every stand-in's cache key.
-bases_key="$(im_key "$debian") $(im_key "$node")"
+bases_key="$(IM_PRINT=key "$IM_SCRIPTS/debian-base.sh") $(IM_PRINT=key "$IM_SCRIPTS/node-base.sh")"
 
 # build_cached REPO TAG CONTEXT [docker build args...]: build CONTEXT (its Dockerfile) as
 # REPO:TAG unless this engine or the tar cache already has that build.
@@ -40,6 +40,7 @@ build_cached() {
       im_log "building $repo:$tag"
       DOCKER_BUILDKIT=0 docker build -q --network host -t "$repo:$tag-$key" "$@" "$ctx" >/dev/null
       docker save -o "$tar.tmp" "$repo:$tag-$key" && mv "$tar.tmp" "$tar"
+      im_prune_cache "$tar"
       im_log "$repo:$tag built in $((SECONDS - t0))s"
     fi
   fi

@@ -27,12 +27,6 @@ im_engine() {
   docker version >/dev/null 2>&1 || im_die "the test environment's engine does not answer at $DOCKER_HOST"
 }
 
-# im_key IMAGE: the cache key of a local base, from its second tag IMAGE-<key> (the base
-# scripts tag each build so; an engine that has the tag has that very build).
-im_key() {
-  docker image inspect -f '{{join .RepoTags "\n"}}' "$1" | sed -n "s|^$1-\([0-9a-f]\{12\}\)\$|\1|p" | head -1
-}
-
 # im_have IMAGE: true when the engine has IMAGE.
 im_have() { docker image inspect "$1" >/dev/null 2>&1; }
 
@@ -52,4 +46,11 @@ im_extra_ca_pem() {
     const known = new Set(tls.rootCertificates.map(norm));
     process.stdout.write(pems.filter((p) => !known.has(norm(p))).join("\n"));
   ' "$bundle"
+}
+
+# im_prune_cache TAR: delete the other builds of the same image from the tar cache (same
+# name, another key), so that the cache holds one build per image and version.
+im_prune_cache() {
+  local name; name=$(basename "$1")
+  find "$IM_CACHE" -maxdepth 1 -name "${name%-*}-????????????.tar" ! -name "$name" -delete
 }

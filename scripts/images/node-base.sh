@@ -6,6 +6,7 @@
 # as a tar in $MP_TOOLS_CACHE/images/.
 #
 # Usage: node-base.sh   (prints the image name)
+#        IM_PRINT=key node-base.sh   prints the cache key only (builds nothing)
 source "$(dirname "$0")/lib.sh"
 source "$IM_SCRIPTS/pins.sh"
 IM_STEP=node
@@ -13,11 +14,15 @@ IM_STEP=node
 image="local/node:$NODE_VERSION-bookworm-slim"
 # Keyed on what the image is made of: the Dockerfile, the pins, the versions and the
 # Debian base's own key (not on this file, so a comment here rebuilds nothing).
+key=$( (cat "$IM_SCRIPTS/node.Dockerfile" "$IM_SCRIPTS/pins.sh"
+  echo "$NODE_VERSION $NPM_VERSION $(IM_PRINT=key "$IM_SCRIPTS/debian-base.sh")") | sha256sum | cut -c1-12)
+if [ "${IM_PRINT:-}" = key ]; then
+  echo "$key"
+  exit 0
+fi
+cached="$IM_CACHE/node-$NODE_VERSION-bookworm-slim-$key.tar"
 im_engine
 base=$("$IM_SCRIPTS/debian-base.sh")
-key=$( (cat "$IM_SCRIPTS/node.Dockerfile" "$IM_SCRIPTS/pins.sh"
-  echo "$NODE_VERSION $NPM_VERSION $(im_key "$base")") | sha256sum | cut -c1-12)
-cached="$IM_CACHE/node-$NODE_VERSION-bookworm-slim-$key.tar"
 
 # fetch PKG VERSION: the registry tarball in the cache, checked against its pinned integrity.
 fetch() {
@@ -58,6 +63,7 @@ else
   DOCKER_BUILDKIT=0 docker build -q -f "$IM_SCRIPTS/node.Dockerfile" --build-arg "BASE_IMAGE=$base" \
     --build-arg "NODE_VERSION=$NODE_VERSION" -t "$image-$key" "$ctx" >/dev/null
   docker save -o "$cached.tmp" "$image-$key" && mv "$cached.tmp" "$cached"
+  im_prune_cache "$cached"
   im_log "$image built in $((SECONDS - t0))s"
 fi
 docker tag "$image-$key" "$image"
