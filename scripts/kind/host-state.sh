@@ -51,8 +51,9 @@ case "${1:-}" in
   snapshot)
     dir=${2:?usage: host-state.sh snapshot DIR}
     mkdir -p "$dir"
-    # Counters and other values that change on their own are left out.
-    sysctl -a 2>/dev/null | grep -Ev '^(fs\.(dentry-state|inode-nr|inode-state|file-nr|quota)|kernel\.(random|ns_last_pid|pty\.nr|sched_domain)|net\.netfilter\.nf_conntrack_count|vm\.(stat_refresh|drop_caches))' >"$dir/sysctl" || true
+    # Counters and other values that change on their own are left out, and so are the
+    # per-interface entries of veths and bridges (those show in `links`).
+    sysctl -a 2>/dev/null | grep -Ev '^(fs\.(dentry-state|inode-nr|inode-state|file-nr|quota)|kernel\.(random|ns_last_pid|pty\.nr|sched_domain)|net\.netfilter\.nf_conntrack_count|vm\.(stat_refresh|drop_caches)|net\.ipv[46]\.(conf|neigh)\.(veth|br-|docker))' >"$dir/sysctl" || true
     ip -br link show >"$dir/links"
     ip route show >"$dir/routes"
     ip -6 route show >"$dir/routes6" 2>/dev/null || true

@@ -115,13 +115,18 @@ docker exec "$container" ctr --namespace=k8s.io images list -q >"$work/imported"
 for name in "${images[@]}"; do
   grep -qx "$name" "$work/imported" || kind_die "$name is missing from the node's containerd after the import"
 done
-docker exec "$container" bash -c 'pkill containerd; for i in $(seq 50); do pgrep containerd >/dev/null || exit 0; sleep 0.2; done; exit 1'
+# Stop containerd before the commit so its metadata database is closed. Its parent is
+# sleep, which reaps nobody: a stopped containerd stays as a zombie, so wait for that state.
+docker exec "$container" bash -c 'pkill -x containerd
+  for i in $(seq 50); do ps -o stat= -C containerd | grep -qv "^Z" || exit 0; sleep 0.2; done; exit 1'
 docker exec "$container" rm -f /tmp/containerd.log
 
 docker commit \
   --change 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]' \
   --change 'ENV HTTP_PROXY="" HTTPS_PROXY="" NO_PROXY=""' \
   "$container" "$image" >/dev/null
+# The component images live on inside the node image; the engine does not need them.
+docker rmi "${images[@]}" >/dev/null
 mkdir -p "$(dirname "$archive")"
 docker save "$image" -o "$archive.tmp"
 mv "$archive.tmp" "$archive"

@@ -42,7 +42,7 @@ spec:
         - name: web
           image: $image
           imagePullPolicy: Never
-          command: [sh, -c, 'mkdir -p /www && hostname >/www/index.html && exec busybox httpd -f -vv -p 8080 -h /www']
+          command: [sh, -c, 'mkdir -p /www && hostname >/www/index.html && echo "serving \$(hostname)" && exec busybox httpd -f -vv -p 8080 -h /www']
           ports: [{ containerPort: 8080 }]
           readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 2 }
 ---
@@ -77,6 +77,6 @@ done
 ((${#answered[@]} == 2)) || kind_die "only ${!answered[*]} answered through Service web"
 kind_log "Service web.$namespace.svc.cluster.local answered from both replicas: ${!answered[*]}"
 pod=$(kubectl -n "$namespace" get pods -l app=web -o jsonpath='{.items[0].metadata.name}')
-kubectl -n "$namespace" logs "$pod" | grep -q 'GET /' || kind_die "kubectl logs $pod shows no request"
+kubectl -n "$namespace" logs "$pod" | grep -qx "serving $pod" || kind_die "kubectl logs $pod lacks its first line"
 kind_log "kubectl exec and kubectl logs work"
 kubectl delete namespace "$namespace" --wait=false >/dev/null
