@@ -19,7 +19,8 @@
 # from the Go module proxy), kubectl, helm and node with the npm dependencies installed.
 # Settings: KIND_CLUSTER_NAME (market-pipeline-e2e), KIND_NODE_IMAGE_SOURCE (auto, offline,
 # upstream; see scripts/kind/cluster.sh), KIND_DEBIAN_IMAGE (offline only),
-# IMAGE_REGISTRY (ghcr.io/suho), E2E_HELM_VALUES (extra values files, space-separated),
+# IMAGE_REGISTRY (ghcr.io/suho), E2E_HELM_VALUES (extra values files, space-separated;
+# offline, by default the dev servers' local stand-ins of scripts/images/dev-servers.sh),
 # E2E_ARTIFACTS (a new temporary folder), KEEP_CLUSTER.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -108,6 +109,16 @@ trap cleanup EXIT
 
 log "creating kind cluster $CLUSTER (node image: $(bash scripts/kind/cluster.sh source))"
 bash scripts/kind/cluster.sh create "$CLUSTER" "$KUBECONFIG"
+
+# Without a registry the dev servers' upstream images cannot be pulled: build the
+# stand-ins here (scripts/images/dev-servers.sh, `make dev-images`) and use their values,
+# unless E2E_HELM_VALUES says otherwise.
+if ((${#extra_values[@]} == 0)) && [ "$(bash scripts/kind/cluster.sh source)" = offline ] &&
+  [ -x scripts/images/dev-servers.sh ]; then
+  log "building the dev servers' stand-ins (scripts/images/dev-servers.sh)"
+  scripts/images/dev-servers.sh nats timescaledb clickhouse >/dev/null
+  extra_values=("${TE_DIR:-.test-env}/dev-images.yaml")
+fi
 
 log "building $OPERATOR_IMAGE and $WORKLOADS_IMAGE (make images)"
 make --no-print-directory images IMAGE_REGISTRY="$REGISTRY" IMAGE_TAG="$TAG"
