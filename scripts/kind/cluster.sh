@@ -60,7 +60,7 @@ create() {
     [ -n "$debian_image" ] || kind_die "the offline node image needs KIND_DEBIAN_IMAGE (the local Debian image)"
     node_image=$(bash "$kind_here/node-image.sh" "$debian_image")
     config=$state_dir/$name.kind-config.yaml
-    sed -e "s|@NODE_IMAGE@|$node_image|" -e "s|@ETCD_TAG@|$KIND_ETCD_TAG|" \
+    sed -e "s|__NODE_IMAGE__|$node_image|" -e "s|__ETCD_TAG__|$KIND_ETCD_TAG|" \
       "$kind_here/kind-config.offline.yaml" >"$config"
     kind_log "creating cluster $name from the offline node image $node_image"
   else
