@@ -8,13 +8,13 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 debian_image=${1:?usage: base-image.sh DEBIAN_IMAGE}
-# The name says what went in: kind's version and a hash of our Dockerfile, files, the
+# The name says what went in: kind's version and a hash of this script, our Dockerfile, files, the
 # versions of the binaries and the Debian image's name (which the images scripts key by
 # their own inputs).
 kind_image_identity "$debian_image" >/dev/null # fails here, not inside the key's pipeline
 key=$( (
   echo "$(kind_image_identity "$debian_image") $KIND_VERSION $KIND_CONTAINERD_VERSION $KIND_CRICTL_VERSION $KIND_CNI_PLUGINS_VERSION"
-  cd "$kind_here/base" && find . -type f | LC_ALL=C sort | xargs sha256sum
+  cd "$kind_here" && find base base-image.sh -type f | LC_ALL=C sort | xargs sha256sum
 ) | sha256sum | cut -c1-12)
 image=market-pipeline-kind-base:$KIND_VERSION-$key
 if docker image inspect "$image" >/dev/null 2>&1; then
@@ -41,4 +41,7 @@ cp "$CNI_BIN_DIR"/{host-local,loopback,ptp,bridge,portmap} "$context/cni/"
 # the engine has no bridge, and apt needs the Debian registry.
 DOCKER_BUILDKIT=0 docker build --network host --build-arg BASE_IMAGE="$debian_image" \
   -t "$image" "$context" >&2
+# Older base images (other inputs) are of no further use.
+docker images --format '{{.Repository}}:{{.Tag}}' market-pipeline-kind-base | grep -vx "$image" |
+  xargs -r docker rmi >/dev/null 2>&1 || true
 echo "$image"

@@ -130,5 +130,10 @@ docker rmi "${images[@]}" >/dev/null
 mkdir -p "$(dirname "$archive")"
 docker save "$image" -o "$archive.tmp"
 mv "$archive.tmp" "$archive"
+# One node image per machine is enough: older builds (other inputs) go, from the cache
+# (1 GB each) and from the engine (unless a cluster still runs them).
+find "$(dirname "$archive")" -maxdepth 1 -name '*.tar' ! -name "$(basename "$archive")" -delete
+docker images --format '{{.Repository}}:{{.Tag}}' market-pipeline-kind-node | grep -vx "$image" |
+  xargs -r docker rmi >/dev/null 2>&1 || true
 kind_log "built $image in $((SECONDS - started)) s (cached as $archive)"
 echo "$image"
