@@ -1,5 +1,5 @@
 # Shared by the scripts in scripts/kind/: versions, cache folders, logging.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # sourced: the variables are for the scripts that source it
 kind_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 kind_repo=$(cd "$kind_here/../.." && pwd)
 source "$kind_repo/scripts/test-env/versions.sh"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced: the variables are for the scripts that source it
 # Versions of what the offline kind node image is made of, in one place.
 # Sourced by the scripts in this folder (after scripts/test-env/versions.sh, which gives
 # KUBE_VERSION, ETCD_VERSION and MP_TOOLS_CACHE: the node runs the test environment's
