@@ -15,6 +15,7 @@
 # IMAGE_REGISTRY (ghcr.io/suho), E2E_ARTIFACTS (a new temporary folder), KEEP_CLUSTER.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/tools/node-env.sh # the project's Node (.nvmrc), also when run by hand
 
 CLUSTER=${KIND_CLUSTER_NAME:-market-pipeline-e2e}
 NAMESPACE=market-pipeline
