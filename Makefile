@@ -14,8 +14,6 @@ ifeq ($(NODE_BIN),)
 $(error could not install Node.js $(file <.nvmrc): see the output of scripts/tools/node.sh above)
 endif
 export PATH := $(NODE_BIN):$(PATH)
-# node-gyp builds against this Node's headers, whatever nodedir a user's ~/.npmrc names.
-export npm_config_nodedir := $(patsubst %/bin,%,$(NODE_BIN))
 HADOLINT_VERSION := 2.15.1
 HADOLINT := $(TOOLS_CACHE)/hadolint-$(HADOLINT_VERSION)/bin/hadolint
 

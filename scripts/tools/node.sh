@@ -78,8 +78,8 @@ fetch() {
 fetch "$node_pkg" "$NODE_VERSION" "$node_sri" "$tmp/node.tgz"
 fetch npm "$NPM_VERSION" "$npm_sri" "$tmp/npm.tgz"
 
-# The layout of the official tarball: bin/node, include/node (headers for node-gyp: npm's
-# nodedir), lib/node_modules/npm, and bin/npm, bin/npx as links to npm's own scripts.
+# The layout of the official tarball: bin/node, include/node (the headers node-gyp builds
+# against), lib/node_modules/npm, and bin/npm, bin/npx as links to npm's own scripts.
 root="$tmp/root"
 mkdir -p "$root/lib/node_modules/npm"
 tar -xzf "$tmp/node.tgz" -C "$root" --strip-components=1 package/bin package/include package/share package/LICENSE
