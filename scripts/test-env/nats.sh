@@ -27,8 +27,8 @@ start() {
     te_log "replacing nats-server $(running_version) with ${NATS_WANT#v}"
     te_stop_daemon nats
   fi
+  install # also when it runs: the env names the binary, for the tests' private servers
   if ! healthy; then
-    install
     # JetStream data per server version: a store written by a newer server need not load in an
     # older one (TE_NATS_VERSION), and tests need none of it across versions.
     local store="$TE_DIR/nats/jetstream-$NATS_WANT"
@@ -49,7 +49,10 @@ CONF
     for _ in $(seq 1 100); do healthy && break; sleep 0.1; done
     healthy || te_die "nats-server did not become healthy; see $TE_DIR/logs/nats.log"
   fi
-  te_env nats "NATS_URL=nats://127.0.0.1:$NATS_PORT" "NATS_MONITOR_URL=http://127.0.0.1:$NATS_MONITOR_PORT"
+  # NATS_SERVER_BIN: the tests' private servers (test/support/private-nats.ts) run the same
+  # binary, not whatever nats-server is on PATH (Debian's is 2.9).
+  te_env nats "NATS_URL=nats://127.0.0.1:$NATS_PORT" "NATS_MONITOR_URL=http://127.0.0.1:$NATS_MONITOR_PORT" \
+    "NATS_SERVER_BIN=$NATS_BIN"
 }
 
 stop() { te_stop_daemon nats; rm -f "$TE_DIR/env.d/nats.env"; }
