@@ -202,9 +202,9 @@ async function run(o: BenchOptions): Promise<BenchmarkResult> {
       copyPostgres: perTick(tickSides.baseline.map((r) => r.postgresCpuSeconds)),
     };
     const pathCpu = cpu.bridge + cpu.natsServer + cpu.postgres;
-    // /proc counts CPU in clock ticks (10 ms): a small run's COPY can stay below one, and a
-    // ratio to zero says nothing.
-    const perCopyCpu = (x: number) => (cpu.copyPostgres > 0 ? x / cpu.copyPostgres : undefined);
+    // /proc counts CPU in clock ticks (10 ms): in a small run PostgreSQL's share, on either
+    // side, can stay below one, and a ratio with a zero in it says nothing.
+    const perCopyCpu = (x: number) => (x > 0 && cpu.copyPostgres > 0 ? x / cpu.copyPostgres : undefined);
     const rowsOut: ResultRow[] = [
       {
         measure: 'ticks NATS → market_ticks, acked after commit',
