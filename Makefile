@@ -3,9 +3,17 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 TEST_ENV := scripts/test-env
 IMAGE_REGISTRY ?= ghcr.io/suho
-IMAGE_TAG ?= $(shell node -p "require('./package.json').version")
+IMAGE_TAG ?= $(shell $(NODE_BIN)/node -p "require('./package.json').version")
 # Tools installed from package registries live outside the repository, like the test servers'.
 TOOLS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/market-pipeline
+# The project's Node.js (.nvmrc) and npm, installed once into the tools cache and first on PATH
+# for every target and every script a target runs (CI too: .ci/run runs make test). The
+# machine's own node (Debian 12: Node 20) runs nothing. Installed while make reads this file.
+NODE_BIN := $(shell scripts/tools/node.sh)
+ifeq ($(NODE_BIN),)
+$(error could not install Node.js $(file <.nvmrc): see the output of scripts/tools/node.sh above)
+endif
+export PATH := $(NODE_BIN):$(PATH)
 HADOLINT_VERSION := 2.15.1
 HADOLINT := $(TOOLS_CACHE)/hadolint-$(HADOLINT_VERSION)/bin/hadolint
 

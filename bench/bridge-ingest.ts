@@ -202,6 +202,9 @@ async function run(o: BenchOptions): Promise<BenchmarkResult> {
       copyPostgres: perTick(tickSides.baseline.map((r) => r.postgresCpuSeconds)),
     };
     const pathCpu = cpu.bridge + cpu.natsServer + cpu.postgres;
+    // /proc counts CPU in clock ticks (10 ms): in a small run PostgreSQL's share, on either
+    // side, can stay below one, and a ratio with a zero in it says nothing.
+    const perCopyCpu = (x: number) => (x > 0 && cpu.copyPostgres > 0 ? x / cpu.copyPostgres : undefined);
     const rowsOut: ResultRow[] = [
       {
         measure: 'ticks NATS → market_ticks, acked after commit',
@@ -240,7 +243,7 @@ async function run(o: BenchOptions): Promise<BenchmarkResult> {
         product: cpu.postgres,
         baseline: cpu.copyPostgres,
         baselineName: 'psql COPY',
-        ratio: cpu.postgres / cpu.copyPostgres,
+        ratio: perCopyCpu(cpu.postgres),
       },
       {
         measure: 'CPU per tick, bridge + nats-server + PostgreSQL',
@@ -248,7 +251,7 @@ async function run(o: BenchOptions): Promise<BenchmarkResult> {
         product: pathCpu,
         baseline: cpu.copyPostgres,
         baselineName: 'PostgreSQL under psql COPY',
-        ratio: pathCpu / cpu.copyPostgres,
+        ratio: perCopyCpu(pathCpu),
       },
       {
         measure: 'bars NATS → ClickHouse aggregates, acked',

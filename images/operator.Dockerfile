@@ -2,7 +2,7 @@
 # The operator image: `market-pipeline-operator`, the controller of MarketPipeline resources.
 # Build from the repository root:
 #   docker build -f images/operator.Dockerfile -t ghcr.io/suho/market-pipeline-operator:0.1.0 .
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # Compile TypeScript with every dependency (tsc and the types are dev dependencies).
 FROM ${NODE_IMAGE} AS build

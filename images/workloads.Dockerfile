@@ -3,7 +3,7 @@
 # aggregate, migrate, simulate, dashboard), the command the operator puts in every pod.
 # Build from the repository root:
 #   docker build -f images/workloads.Dockerfile -t ghcr.io/suho/market-pipeline-workloads:0.1.0 .
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # Compile TypeScript with every dependency (tsc and the types are dev dependencies).
 FROM ${NODE_IMAGE} AS build

@@ -6,6 +6,7 @@
 # keep running; `make test-env-down` stops them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/tools/node-env.sh
 
 servers=(nats postgres clickhouse)
 [ "${DEMO_KAFKA:-0}" = 1 ] && servers+=(kafka)

@@ -4,6 +4,7 @@
 # every test must run against the real servers, none may quietly step aside.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/tools/node-env.sh
 report=$(mktemp)
 status=0
 # --forceExit: a failed end-to-end test may leave a handle open; the run must still end.

@@ -62,9 +62,12 @@ async function clickhouseVersion(env: Record<string, string>): Promise<string> {
   }
 }
 
+/** The version of the nats-server the benchmarks run (their private servers'), not of any on PATH. */
 function natsVersion(): string {
+  const bin = process.env.NATS_SERVER_BIN;
+  if (!bin) return 'unknown (NATS_SERVER_BIN is not set: run make test-env)';
   try {
-    return execFileSync('nats-server', ['--version'], { encoding: 'utf8' })
+    return execFileSync(bin, ['--version'], { encoding: 'utf8' })
       .trim()
       .replace(/^nats-server:\s*/, '');
   } catch (error) {

@@ -24,6 +24,7 @@
 # E2E_ARTIFACTS (a new temporary folder), KEEP_CLUSTER.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/tools/node-env.sh # the project's Node (.nvmrc), also when run by hand
 source scripts/kind/lib.sh
 
 CLUSTER=${KIND_CLUSTER_NAME:-market-pipeline-e2e}

@@ -7,6 +7,8 @@ TE_REPO=$(cd "$TE_SCRIPTS/../.." && pwd)
 TE_DIR=${TE_DIR:-$TE_REPO/.test-env}
 source "$TE_SCRIPTS/versions.sh"
 source "$TE_SCRIPTS/ports.sh"
+# The project's Node for the servers that run on it (ClickHouse adapter) and its npm.
+source "$TE_SCRIPTS/../tools/node-env.sh"
 mkdir -p "$TE_DIR/logs" "$TE_DIR/run" "$TE_DIR/env.d"
 
 te_log() { printf '[test-env %s] %s\n' "${TE_SERVER:-}" "$*" >&2; }

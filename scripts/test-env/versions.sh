@@ -11,3 +11,5 @@ MP_TOOLS_CACHE=${MP_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/market-pipeline
 NODE_VERSION=$(tr -d ' \nv' <"$(dirname "${BASH_SOURCE[0]}")/../../.nvmrc")
 # nats-server of the test environment and the chart's dev server: the current release.
 NATS_VERSION=v2.15.3
+# The oldest nats-server the product supports (README), for TE_NATS_VERSION=... make test.
+NATS_OLDEST_VERSION=v2.11.17

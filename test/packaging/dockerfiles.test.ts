@@ -102,11 +102,11 @@ describe.each(Object.entries(IMAGES))('%s image (%s)', (image, file) => {
   const dockerfile = readDockerfile(path.join(root, file));
   const final = finalStage(dockerfile);
 
-  it('builds in stages from a pinned node:20 bookworm-slim that satisfies package.json engines', () => {
+  it('builds in stages from a pinned node:24 bookworm-slim that satisfies package.json engines', () => {
     expect(dockerfile.syntax).toMatch(/^docker\/dockerfile:1/);
     expect(dockerfile.stages.length).toBeGreaterThanOrEqual(3);
     const base = dockerfile.globalArgs.NODE_IMAGE!;
-    const version = /^node:(20)\.(\d+)\.(\d+)-bookworm-slim$/.exec(base);
+    const version = /^node:(24)\.(\d+)\.(\d+)-bookworm-slim$/.exec(base);
     expect(version).not.toBeNull();
     const [, minMajor, minMinor] = /^>=(\d+)\.(\d+)$/.exec(packageJson.engines.node)!;
     expect(Number(version![1])).toBe(Number(minMajor));

@@ -1,5 +1,6 @@
 // A NATS server of the test's own: a real nats-server (the same binary as the shared
-// test server) on a free loopback port with its own JetStream store. Tests that use the
+// test server, NATS_SERVER_BIN from .test-env/env, never whatever nats-server is on PATH)
+// on a free loopback port with its own JetStream store. Tests that use the
 // product's fixed stream names, or that restart NATS, use one so they never disturb
 // another test.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -43,16 +44,23 @@ export async function waitForPort(port: number, timeoutMs: number, what: string)
 }
 
 export async function startPrivateNats(): Promise<PrivateNats> {
+  const bin = process.env.NATS_SERVER_BIN ?? '';
+  if (bin === '') {
+    throw new Error(
+      'NATS_SERVER_BIN is not set: run `make test-env` (it builds nats-server and writes .test-env/env)',
+    );
+  }
+
   const storeDir = mkdtempSync(path.join(os.tmpdir(), 'mp-nats-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
 
   async function start() {
-    child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
+    child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
       stdio: 'ignore',
     });
     child.once('error', (error) => {
-      throw new Error(`cannot run nats-server (run \`make test-env\` to install it): ${error.message}`);
+      throw new Error(`cannot run ${bin} (run \`make test-env\` to build it): ${error.message}`);
     });
     await waitForPort(port, 10_000, 'nats-server');
   }

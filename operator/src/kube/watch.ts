@@ -1,11 +1,14 @@
-// A watch that cannot hang silently. client-node 1.4's Watch sets no timeout at all (its
-// 30 s AbortSignal is overwritten before use), so a connection that dies without a FIN or
-// RST, behind a NAT or a load balancer, leaves an informer waiting forever: the "informer
-// stops receiving events" reports (kubernetes-client/javascript#364, #958). Here:
+// A watch that cannot hang silently. client-node 1.4's Watch set no timeout at all (its
+// 30 s AbortSignal was overwritten before use), so a connection that died without a FIN or
+// RST, behind a NAT or a load balancer, left an informer waiting forever: the "informer
+// stops receiving events" reports (kubernetes-client/javascript#364, #958). 2.x's Watch
+// aborts a watch that receives nothing for 30 s (a TimeoutError, on which ListWatch
+// reconnects at once from the last resourceVersion, without reporting an error). Here:
 // - the server is asked to end every watch after a random 5-10 minutes (client-go does the
-//   same) and to send bookmarks, so a healthy watch is never quiet for long;
+//   same) and to send bookmarks, so the resourceVersion a watch resumes from stays recent;
 // - if nothing at all arrives for longer than that, the watch is aborted and reported as
-//   failed, and the Informer restarts it (with backoff) from the last resourceVersion.
+//   failed, and the Informer restarts it (with backoff) from the last resourceVersion. With
+//   2.x's own 30 s limit this is the second line: it acts only if a release drops that one.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 
 export class WatchIdleError extends Error {

@@ -2,6 +2,8 @@
 // - client-node's ListWatch stops for good on a connection error; our Informer must restart it
 //   and catch up with what changed while the API server was unreachable. A TCP proxy in front
 //   of the API server stands in for the network going away and coming back.
+// - a watch with nothing to report for longer than client-node 2.x's 30 s inactivity
+//   timeout goes on delivering events, without a reported failure.
 // - WATCH_NAMESPACE with a list: pipelines in those namespaces are reconciled, others ignored.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import net from 'node:net';
@@ -120,6 +122,44 @@ describe('informer', () => {
     } finally {
       await informer.stop();
       await proxy.down();
+    }
+  });
+});
+
+describe('informer on a quiet resource', () => {
+  it('still delivers events after more than 30 s without any, and reports no failure meanwhile', async () => {
+    // client-node 2.x's Watch aborts a watch that receives nothing for 30 s (TimeoutError);
+    // its ListWatch then reconnects from the last resourceVersion. Nothing must be lost or
+    // reported as a failed watch across such a quiet period.
+    const namespace = await createTestNamespace(client, 'it-quiet');
+    namespaces.push(namespace);
+    const warnings: unknown[] = [];
+    const recording = Object.create(log, {
+      warn: { value: (...args: unknown[]) => warnings.push(args) },
+    }) as typeof log;
+    const informer = new Informer<KubeObject>(
+      new KubeClient(kubeConfig),
+      kubeConfig,
+      { kind: 'ConfigMap', namespaces: [namespace], labelSelector: 'probe=yes' },
+      recording,
+    );
+    const seen: string[] = [];
+    informer.on((obj, event) => seen.push(`${event} ${obj.metadata.name}`));
+    try {
+      await informer.start();
+      await new Promise((r) => setTimeout(r, 40_000));
+      await client.create('ConfigMap', configMap(namespace, 'after-quiet'));
+      await waitFor(
+        'the object created after the quiet period',
+        () => informer.get(namespace, 'after-quiet'),
+        {
+          timeoutMs: 10_000,
+        },
+      );
+      expect(seen).toEqual(['change after-quiet']);
+      expect(warnings).toEqual([]);
+    } finally {
+      await informer.stop();
     }
   });
 });
