@@ -51,13 +51,13 @@ test-unit: deps ## Unit tests only (no servers)
 test-integration: test-env ## Integration tests against the real servers
 	npm run test:integration
 
-test: test-env build lint ## Everything CI runs: servers, build, lint, all tests
+test: test-env build lint ## Everything CI runs: servers, build, lint, all tests, the kind e2e (E2E_KIND=0: without it)
 	scripts/run-tests.sh
 
 e2e: test-env build ## End-to-end scenario on the local servers (operator, controllers, process kubelet)
 	npm run test:integration -- e2e/local
 
-e2e-kind: deps ## The same scenario on a kind cluster (needs Docker, kind, kubectl, helm)
+e2e-kind: deps ## The same scenario on a kind cluster: images, chart, real pods (offline here; see e2e/kind/README.md)
 	e2e/kind/run.sh
 
 chart-test: test-env ## Helm chart and Dockerfile tests (lint, template, server-side dry run, install, RBAC)

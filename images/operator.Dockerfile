@@ -11,7 +11,7 @@ FROM ${NODE_IMAGE} AS build
 # or setting of the final image; empty (the default) changes nothing.
 ARG EXTRA_CA_CERTS_PEM=""
 WORKDIR /src
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 RUN if [ -n "$EXTRA_CA_CERTS_PEM" ]; then printf '%s\n' "$EXTRA_CA_CERTS_PEM" >/tmp/extra-ca.pem \
       && export NODE_EXTRA_CA_CERTS=/tmp/extra-ca.pem; fi \
  && npm ci --no-audit --no-fund \
@@ -25,7 +25,7 @@ RUN npm run build
 FROM ${NODE_IMAGE} AS deps
 ARG EXTRA_CA_CERTS_PEM=""
 WORKDIR /src
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 RUN if [ -n "$EXTRA_CA_CERTS_PEM" ]; then printf '%s\n' "$EXTRA_CA_CERTS_PEM" >/tmp/extra-ca.pem \
       && export NODE_EXTRA_CA_CERTS=/tmp/extra-ca.pem; fi \
  && npm ci --omit=dev --no-audit --no-fund \

@@ -55,8 +55,10 @@ if ((${#missing[@]})); then
   die "missing: ${missing[*]}. make e2e-kind needs Docker (with a running engine), Go, kubectl, helm and node.
 Without Docker, \`make e2e\` runs the same scenario on the local test servers (no kubelet needed)."
 fi
-docker info >/dev/null 2>&1 ||
-  die "the Docker engine is not reachable (docker info failed; DOCKER_HOST=${DOCKER_HOST:-unset}). make e2e-kind needs a running Docker engine; \`make e2e\` runs the same scenario without one."
+# The engine: the caller's (DOCKER_HOST, or the default socket when it answers), else the
+# test environment's own, started here (scripts/test-env/docker.sh), as `make images` does.
+source scripts/images/lib.sh
+im_engine
 [ -d node_modules ] || die "node_modules is missing: run \`make deps\` first"
 for file in "${extra_values[@]}"; do [ -f "$file" ] || die "E2E_HELM_VALUES: no file $file"; done
 bash scripts/kind/build-tools.sh kind
@@ -147,4 +149,5 @@ kubectl wait -n "$NAMESPACE" deployment --all --for=condition=Available --timeou
 
 log "running the scenario (e2e/scenario.ts)"
 E2E_NAMESPACE=$NAMESPACE E2E_WORKLOADS_REPOSITORY=$WORKLOADS_REPOSITORY E2E_IMAGE_TAG=$TAG \
-  node --experimental-vm-modules node_modules/jest/bin/jest.js --config e2e/kind/jest.config.js --runInBand
+  node --experimental-vm-modules node_modules/jest/bin/jest.js --config e2e/kind/jest.config.js --runInBand \
+  ${E2E_JEST_REPORT:+--json --outputFile="$E2E_JEST_REPORT"}
