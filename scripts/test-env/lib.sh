@@ -74,6 +74,12 @@ te_apt_install() {
   [ ${#missing[@]} -eq 0 ] && return 0
   te_log "installing Debian packages: ${missing[*]}"
   local sudo=; [ "$(id -u)" -ne 0 ] && sudo=sudo
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # up.sh starts the servers side by side, and on a fresh machine several of them install
+  # packages at once: apt and dpkg take their locks without waiting, so the second install
+  # would fail. One install at a time, across processes.
+  (
+    flock -w 900 9 || te_die "waited 15 min for another apt-get of the test environment"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  ) 9>"${TMPDIR:-/tmp}/market-pipeline-apt.lock"
 }
