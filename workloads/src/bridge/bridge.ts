@@ -6,14 +6,15 @@ import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jet
 import type { Registry } from 'prom-client';
 import { createClickHouse } from '../db/clickhouse.js';
 import { createPgPool } from '../db/postgres.js';
-import { connectNats } from '../nats/connection.js';
+import { connectPipelineNats } from '../nats/connection.js';
+import { pipelineNamesOf } from '../contracts/subjects.js';
 import { ensureStreams } from '../nats/streams.js';
 import type { Logger } from '../runtime/logger.js';
 import { reasonOf } from '../runtime/failure.js';
 import type { ReadinessCheck } from '../runtime/ops-server.js';
 import { Batch } from './batch.js';
 import type { BridgeConfig } from './config.js';
-import { BRIDGE_CONSUMERS, ensureConsumer, type ConsumerSettings } from './consumers.js';
+import { bridgeConsumers, ensureConsumer, type BridgeConsumers, type ConsumerSettings } from './consumers.js';
 import { DatabaseHealth } from './health.js';
 import { createBridgeMetrics } from './metrics.js';
 import { deleteExpiredTicks } from './retention.js';
@@ -34,12 +35,19 @@ const MONITOR_INTERVAL_MS = 5_000;
 
 export async function startBridge(config: BridgeConfig, log: Logger, registry: Registry): Promise<Bridge> {
   const metrics = createBridgeMetrics(registry);
-  const nats = await connectNats(config.NATS_URL, 'market-pipeline-bridge', log);
+  // The pipeline's own streams, consumers and tenant: a bridge never reads another's.
+  const names = pipelineNamesOf(config);
+  const consumers = bridgeConsumers(names);
+  const nats = await connectPipelineNats(config, names, 'market-pipeline-bridge', log);
   const jsm = await jetstreamManager(nats.nc);
-  await ensureStreams(jsm, {
-    maxAgeMs: config.NATS_STREAM_MAX_AGE_SECONDS * 1000,
-    duplicateWindowMs: config.NATS_DUPLICATE_WINDOW_SECONDS * 1000,
-  });
+  await ensureStreams(
+    jsm,
+    {
+      maxAgeMs: config.NATS_STREAM_MAX_AGE_SECONDS * 1000,
+      duplicateWindowMs: config.NATS_DUPLICATE_WINDOW_SECONDS * 1000,
+    },
+    names,
+  );
   const writes = config.BRIDGE_WRITE_CONCURRENCY;
   const tickLanes = {
     live: new Batch<Held<TickRow>>('ticks', config.LIVE_BATCH_SIZE, config.LIVE_BATCH_TIMEOUT),
@@ -56,7 +64,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
     ticks: { ackWaitMs: config.BRIDGE_ACK_WAIT, heldPerReplica: mostHeld(tickLanes, writes) },
     bars: { ackWaitMs: config.BRIDGE_ACK_WAIT, heldPerReplica: mostHeld(barLanes, writes) },
   };
-  for (const kind of ['ticks', 'bars'] as const) await ensureConsumer(jsm, kind, settings[kind]);
+  for (const kind of ['ticks', 'bars'] as const) await ensureConsumer(jsm, kind, settings[kind], consumers);
   const js = jetstream(nats.nc);
 
   const pool = createPgPool(config, 'market-pipeline-bridge');
@@ -65,11 +73,12 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
   const chHealth = new DatabaseHealth('clickhouse', metrics.databaseUp, log);
 
   const getConsumer = (kind: StreamKind) => async () => {
-    await ensureConsumer(jsm, kind, settings[kind]); // recreates it if it was deleted
-    return js.consumers.get(BRIDGE_CONSUMERS[kind].stream, BRIDGE_CONSUMERS[kind].durable);
+    await ensureConsumer(jsm, kind, settings[kind], consumers); // recreates it if it was deleted
+    return js.consumers.get(consumers[kind].stream, consumers[kind].durable);
   };
   const common = {
     js,
+    names,
     metrics,
     log,
     keepAliveMs: Math.floor(config.BRIDGE_ACK_WAIT / 3),
@@ -78,27 +87,29 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
   const ticks = new StreamWorker<TickRow>({
     ...common,
     kind: 'ticks',
-    consumerName: BRIDGE_CONSUMERS.ticks.durable,
+    consumerName: consumers.ticks.durable,
     getConsumer: getConsumer('ticks'),
     lanes: tickLanes,
-    toRow: (r) => (r.kind === 'tick' ? tickRow(r.tick, config.TENANT_ID) : unexpected(r.kind)),
+    // The row's tenant is the message's (routing verified it is the one this bridge serves).
+    toRow: (r) =>
+      r.kind === 'tick' ? tickRow(r.tick, r.tick.tenant_id ?? names.tenantId) : unexpected(r.kind),
     writer: tickWriter(pool),
     health: pgHealth,
   });
   const bars = new StreamWorker<BarRow>({
     ...common,
     kind: 'bars',
-    consumerName: BRIDGE_CONSUMERS.bars.durable,
+    consumerName: consumers.bars.durable,
     getConsumer: getConsumer('bars'),
     lanes: barLanes,
-    toRow: (r) => (r.kind === 'bar' ? barRow(r.bar, config.TENANT_ID) : unexpected(r.kind)),
+    toRow: (r) => (r.kind === 'bar' ? barRow(r.bar, r.bar.tenant_id ?? names.tenantId) : unexpected(r.kind)),
     writer: barWriter(ch),
     health: chHealth,
   });
   const workers = [ticks, bars];
   const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
 
-  const monitor = new Monitor(jsm, pool, ch, pgHealth, chHealth, metrics, log);
+  const monitor = new Monitor(jsm, consumers, pool, ch, pgHealth, chHealth, metrics, log);
   const monitorTimer = setInterval(() => void monitor.poll(), MONITOR_INTERVAL_MS);
   void monitor.poll();
 
@@ -127,6 +138,8 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
   log.info(
     {
       tenant: config.TENANT_ID,
+      pipeline: names.pipelineId ?? '(seed names)',
+      streams: [consumers.ticks.stream, consumers.bars.stream],
       live: { size: config.LIVE_BATCH_SIZE, timeoutMs: config.LIVE_BATCH_TIMEOUT },
       historical: { size: config.HISTORICAL_BATCH_SIZE, timeoutMs: config.HISTORICAL_BATCH_TIMEOUT },
       ackWaitMs: config.BRIDGE_ACK_WAIT,
@@ -173,6 +186,7 @@ class Monitor {
 
   constructor(
     private readonly jsm: JetStreamManager,
+    private readonly consumers: BridgeConsumers,
     private readonly pool: ReturnType<typeof createPgPool>,
     private readonly ch: ReturnType<typeof createClickHouse>,
     private readonly pgHealth: DatabaseHealth,
@@ -194,7 +208,7 @@ class Monitor {
 
   private async pollOnce(): Promise<void> {
     await Promise.all([
-      ...Object.values(BRIDGE_CONSUMERS).map(async (c) => {
+      ...Object.values(this.consumers).map(async (c) => {
         try {
           const info = await this.jsm.consumers.info(c.stream, c.durable);
           this.metrics.consumerLag.set({ consumer: c.durable }, info.num_pending + info.num_ack_pending);
