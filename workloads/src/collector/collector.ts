@@ -144,6 +144,7 @@ export class Collector {
     if (this.stopping) return;
 
     this.ticks = new ConfirmedPublishQueue<OutgoingTick>(this.nats.nc, {
+      inboxPrefix: this.names.inboxPrefix,
       capacity: config.COLLECTOR_BUFFER_MAX_TICKS,
       window: config.COLLECTOR_PUBLISH_WINDOW,
       ackTimeoutMs: config.COLLECTOR_PUBLISH_TIMEOUT_MS,
@@ -155,6 +156,7 @@ export class Collector {
       onSendFailed: (reason, noStream) => this.publishFailed('ticks', reason, noStream),
     });
     this.events = new ConfirmedPublishQueue<QueuedMessage>(this.nats.nc, {
+      inboxPrefix: this.names.inboxPrefix,
       capacity: EVENT_QUEUE_CAPACITY,
       window: 64,
       ackTimeoutMs: config.COLLECTOR_PUBLISH_TIMEOUT_MS,

@@ -400,7 +400,7 @@ describe('aggregate command (PostgreSQL, NATS JetStream, Kafka)', () => {
       const bar = p.bar as unknown as ExpectedBar & { ingested_at: string };
       expect(p.subject).toBe(`bars.${bar.symbol.replace('/', '')}.${bar.timeframe}`);
       expect(p.id).toBe(
-        `b:${bar.symbol.replace('/', '')}:${bar.timeframe}:${bar.timestamp_ms}:live_aggregated:${bar.open}:${bar.high}:${bar.low}:${bar.close}:${bar.volume}`,
+        `system|b:${bar.symbol.replace('/', '')}:${bar.timeframe}:${bar.timestamp_ms}:live_aggregated:${bar.open}:${bar.high}:${bar.low}:${bar.close}:${bar.volume}`,
       );
       expect(Date.parse(bar.ingested_at)).toBeGreaterThanOrEqual(started);
     }
