@@ -7,14 +7,14 @@ import type { Registry } from 'prom-client';
 import { createClickHouse } from '../db/clickhouse.js';
 import { createPgPool } from '../db/postgres.js';
 import { connectPipelineNats } from '../nats/connection.js';
-import { pipelineNamesOf } from '../contracts/subjects.js';
+import { pipelineNames, pipelineNamesOf } from '../contracts/subjects.js';
 import { ensureStreams } from '../nats/streams.js';
 import type { Logger } from '../runtime/logger.js';
 import { reasonOf } from '../runtime/failure.js';
 import type { ReadinessCheck } from '../runtime/ops-server.js';
 import { Batch } from './batch.js';
 import type { BridgeConfig } from './config.js';
-import { bridgeConsumers, ensureConsumer, type BridgeConsumers, type ConsumerSettings } from './consumers.js';
+import { BRIDGE_CONSUMERS, bridgeConsumers, ensureConsumer, type ConsumerSettings } from './consumers.js';
 import { DatabaseHealth } from './health.js';
 import { createBridgeMetrics } from './metrics.js';
 import { deleteExpiredTicks } from './retention.js';
@@ -106,10 +106,24 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
     writer: barWriter(ch),
     health: chHealth,
   });
-  const workers = [ticks, bars];
+  const legacy = await legacyWorkers({
+    ...common,
+    jsm,
+    config,
+    pool,
+    ch,
+    pgHealth,
+    chHealth,
+    tenantId: names.tenantId,
+  });
+  const workers = [ticks, bars, ...legacy.map((l) => l.worker)];
   const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
 
-  const monitor = new Monitor(jsm, consumers, pool, ch, pgHealth, chHealth, metrics, log);
+  const watched = [
+    ...Object.values(consumers).map((c) => ({ ...c, label: c.durable })),
+    ...legacy.map((l) => l.consumer),
+  ];
+  const monitor = new Monitor(jsm, watched, pool, ch, pgHealth, chHealth, metrics, log);
   const monitorTimer = setInterval(() => void monitor.poll(), MONITOR_INTERVAL_MS);
   void monitor.poll();
 
@@ -175,6 +189,104 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
   };
 }
 
+/**
+ * The upgrade path of a pipeline that ran under the seed's names (MARKET_TICKS, MARKET_BARS,
+ * durables bridge-ticks / bridge-bars) before it got a PIPELINE_ID: whatever its previous
+ * bridge had not written yet is still in those streams. While such a durable exists, this
+ * bridge drains it too, with the rules that applied there: a message without a tenant_id
+ * (published before tenants were carried) is stored under this bridge's tenant, as the
+ * previous version did; one for another tenant is dead-lettered. The worker stops when the
+ * durable or its stream is deleted (README: delete them once their lag is 0).
+ */
+async function legacyWorkers(o: {
+  js: ReturnType<typeof jetstream>;
+  jsm: JetStreamManager;
+  names: { pipelineId: string | undefined };
+  tenantId: string;
+  config: BridgeConfig;
+  pool: ReturnType<typeof createPgPool>;
+  ch: ReturnType<typeof createClickHouse>;
+  pgHealth: DatabaseHealth;
+  chHealth: DatabaseHealth;
+  metrics: ReturnType<typeof createBridgeMetrics>;
+  log: Logger;
+  keepAliveMs: number;
+  maxConcurrentWrites: number;
+}): Promise<{ worker: StreamWorker<TickRow> | StreamWorker<BarRow>; consumer: WatchedConsumer }[]> {
+  if (!o.names.pipelineId) return []; // under the seed's names those are this bridge's own consumers
+  const seed = pipelineNames({ tenantId: o.tenantId });
+  const found: { worker: StreamWorker<TickRow> | StreamWorker<BarRow>; consumer: WatchedConsumer }[] = [];
+  for (const kind of ['ticks', 'bars'] as const) {
+    const { stream, durable } = BRIDGE_CONSUMERS[kind];
+    if (!(await o.jsm.consumers.info(stream, durable).catch(() => undefined))) continue;
+    const label = `${durable} (seed names, draining)`;
+    o.log.warn({ stream, durable }, 'draining what the previous version left under the seed names');
+    const getConsumer = async () => {
+      try {
+        return await o.js.consumers.get(stream, durable);
+      } catch (error) {
+        if (/not found/i.test(reasonOf(error))) {
+          o.log.info({ stream, durable }, 'seed-named consumer gone: drain finished');
+          worker.stop();
+        }
+        throw error;
+      }
+    };
+    const common = {
+      js: o.js,
+      names: seed,
+      metrics: o.metrics,
+      log: o.log,
+      keepAliveMs: o.keepAliveMs,
+      maxConcurrentWrites: o.maxConcurrentWrites,
+      consumerName: label,
+      getConsumer,
+    };
+    const worker: StreamWorker<TickRow> | StreamWorker<BarRow> =
+      kind === 'ticks'
+        ? new StreamWorker<TickRow>({
+            ...common,
+            kind,
+            lanes: {
+              live: new Batch<Held<TickRow>>('ticks', o.config.LIVE_BATCH_SIZE, o.config.LIVE_BATCH_TIMEOUT),
+            },
+            toRow: (r) =>
+              r.kind === 'tick' ? tickRow(r.tick, r.tick.tenant_id ?? o.tenantId) : unexpected(r.kind),
+            writer: tickWriter(o.pool),
+            health: o.pgHealth,
+          })
+        : new StreamWorker<BarRow>({
+            ...common,
+            kind,
+            lanes: {
+              live: new Batch<Held<BarRow>>(
+                'bars_live',
+                o.config.LIVE_BATCH_SIZE,
+                o.config.LIVE_BATCH_TIMEOUT,
+              ),
+              historical: new Batch<Held<BarRow>>(
+                'bars_historical',
+                o.config.HISTORICAL_BATCH_SIZE,
+                o.config.HISTORICAL_BATCH_TIMEOUT,
+              ),
+            },
+            toRow: (r) =>
+              r.kind === 'bar' ? barRow(r.bar, r.bar.tenant_id ?? o.tenantId) : unexpected(r.kind),
+            writer: barWriter(o.ch),
+            health: o.chHealth,
+          });
+    found.push({ worker, consumer: { stream, durable, label } });
+  }
+  return found;
+}
+
+interface WatchedConsumer {
+  stream: string;
+  durable: string;
+  /** The consumer label of the lag metric. */
+  label: string;
+}
+
 function unexpected(kind: string): never {
   throw new Error(`routing produced a ${kind} on the wrong stream`);
 }
@@ -186,7 +298,7 @@ class Monitor {
 
   constructor(
     private readonly jsm: JetStreamManager,
-    private readonly consumers: BridgeConsumers,
+    private readonly consumers: WatchedConsumer[],
     private readonly pool: ReturnType<typeof createPgPool>,
     private readonly ch: ReturnType<typeof createClickHouse>,
     private readonly pgHealth: DatabaseHealth,
@@ -208,10 +320,10 @@ class Monitor {
 
   private async pollOnce(): Promise<void> {
     await Promise.all([
-      ...Object.values(this.consumers).map(async (c) => {
+      ...this.consumers.map(async (c) => {
         try {
           const info = await this.jsm.consumers.info(c.stream, c.durable);
-          this.metrics.consumerLag.set({ consumer: c.durable }, info.num_pending + info.num_ack_pending);
+          this.metrics.consumerLag.set({ consumer: c.label }, info.num_pending + info.num_ack_pending);
         } catch (error) {
           this.log.debug({ consumer: c.durable, err: reasonOf(error) }, 'consumer info failed');
         }

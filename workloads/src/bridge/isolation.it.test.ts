@@ -26,7 +26,7 @@ import {
   type NatsClient,
 } from '../../../test/support/bridge-harness.js';
 import { createTestDatabases, type TestDatabases } from '../../../test/support/databases.js';
-import { encode, makeTick, outgoingOf } from '../../../test/support/market-messages.js';
+import { encode, makeTick, outgoingOf, tickOutgoing } from '../../../test/support/market-messages.js';
 import { startPrivateNats, type PrivateNats } from '../../../test/support/private-nats.js';
 import { waitFor } from '../../../test/support/wait.js';
 
@@ -251,6 +251,45 @@ describe('three pipelines on one NATS, PostgreSQL and ClickHouse', () => {
     expect(barLetter!.subject).toBe('mp.market_fx-b.dlq.bars.AUDUSD.5m');
     expect(barLetter!.reason).toMatch(
       /^wrong_tenant: the message is for tenant acme; this pipeline serves tenant globex/,
+    );
+  });
+
+  it('upgrade: drains what the pipeline left under the seed names once it has a PIPELINE_ID', async () => {
+    // The previous version: a bridge under the seed names, tenant legacyco, stopped with a backlog.
+    const oldEnv = bridgeEnv(nats, shared.env, { TENANT_ID: 'legacyco' });
+    const old = await startInProcess(oldEnv);
+    await old.bridge.stop();
+    const backlog = Array.from({ length: 50 }, (_, i) =>
+      makeTick({ symbol: 'NZD/USD', timestamp_ms: t0 + i, bid: 0.6 + i / 1e5, ask: 0.6002 + i / 1e5 }),
+    );
+    const foreign = makeTick({ symbol: 'NZD/USD', tenant_id: 'globex', timestamp_ms: t0 + 999 });
+    await publishConfirmed(client.js, [...backlog, foreign].map(tickOutgoing));
+
+    // The new version of the same pipeline: its own streams, and the old backlog drained.
+    const upgraded = await startInProcess({ ...oldEnv, PIPELINE_ID: 'market_fx-legacy' });
+    bridges.push(upgraded);
+    await waitFor(
+      'the backlog stored under the pipeline tenant',
+      () => tickCount(shared, "symbol = 'NZD/USD' AND tenant_id = 'legacyco'"),
+      (n) => n === backlog.length,
+    );
+    await waitFor(
+      "the other tenant's tick dead-lettered",
+      () => upgraded.metric('market_pipeline_bridge_dead_letters_total', { reason: 'wrong_tenant' }),
+      (n) => n === 1,
+    );
+    expect(await tickCount(shared, "symbol = 'NZD/USD' AND tenant_id <> 'legacyco'")).toBe(0);
+    expect(await tickCount(own, "symbol = 'NZD/USD'")).toBe(0);
+    // Deleting the old consumer ends the drain; the bridge goes on with its own streams.
+    await client.jsm.consumers.delete('MARKET_TICKS', 'bridge-ticks');
+    const named = pipelineNames({ pipelineId: 'market_fx-legacy', tenantId: 'legacyco' });
+    await publishConfirmed(client.js, [
+      outgoingOf(named).tick(makeTick({ symbol: 'NZD/USD', tenant_id: 'legacyco', timestamp_ms: t0 + 5000 })),
+    ]);
+    await waitFor(
+      'a new tick on its own stream',
+      () => tickCount(shared, "symbol = 'NZD/USD' AND tenant_id = 'legacyco'"),
+      (n) => n === backlog.length + 1,
     );
   });
 });
