@@ -157,7 +157,14 @@ export class PipelineReconciler {
       await deleteOwned(old, 'Replacing', ' to run it again with the new spec');
     }
 
-    for (const d of plan.apply) {
+    // Services before the pods that name them: a pod started before its Service exists gets
+    // no service environment variables (and a runner that resolves Services when a process
+    // starts, as the local e2e's, none at all), so its first connections fail.
+    const applyOrder = [
+      ...plan.apply.filter((d) => d.kind === 'Service'),
+      ...plan.apply.filter((d) => d.kind !== 'Service'),
+    ];
+    for (const d of applyOrder) {
       const objName = d.object.metadata.name!;
       const k = objectKey(d.kind, objName);
       const before = observed.get(k);
