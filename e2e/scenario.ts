@@ -12,6 +12,12 @@
 //      the dropped timeframe's CronJob is gone, the new symbol's ticks arrive, the others
 //      keep flowing;
 //   5. nothing failed on the way (no crash, restart, non-zero exit or config error).
+//
+// Side by side with the example runs a second MarketPipeline (SIBLING), made from the example
+// as adapted to the target: same NATS, same databases, its own tenant, one symbol in common
+// and one of its own (README "Many pipelines on one set of servers"). Every query of the
+// steps above reads the example's tenant only; a last step checks that neither pipeline's
+// ticks or bars appear under the other's tenant and that both collected the shared symbol.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { V1CronJob, V1Job, V1Pod } from '@kubernetes/client-node';
@@ -23,6 +29,28 @@ export const EXAMPLE_FILES = ['examples/secrets.yaml', 'examples/simulator.yaml'
 
 /** The symbol the scenario adds; not in the example. */
 export const ADDED_SYMBOL = 'USD/CHF';
+
+/** The second pipeline: its name suffix, tenant, and the symbol only it collects. */
+export const SIBLING = { suffix: '-b', tenantId: 'e2e-sibling', ownSymbol: 'NZD/USD' } as const;
+
+/**
+ * The sibling of the (adapted) example pipeline: the same servers and Secrets, its own name
+ * and tenant, the example's first symbol (the same feed, collected twice) and one of its own,
+ * one timeframe, and a simulator of its own (a Polygon key serves one connection).
+ */
+export function siblingPipeline(example: PipelineObject): PipelineObject {
+  const { resourceVersion: _rv, uid: _uid, ...metadata } = example.metadata;
+  return {
+    ...example,
+    metadata: { ...metadata, name: `${example.metadata.name}${SIBLING.suffix}` },
+    spec: {
+      ...example.spec,
+      symbols: [example.spec.symbols[0]!, SIBLING.ownSymbol],
+      timeframes: ['5m'],
+      tenantId: SIBLING.tenantId,
+    },
+  };
+}
 
 export interface ManifestObject {
   apiVersion: string;
@@ -124,7 +152,23 @@ export class Scenario {
     if (!pipeline) throw new Error(`no MarketPipeline in ${EXAMPLE_FILES.join(', ')}`);
     if (pipeline.spec.symbols.includes(ADDED_SYMBOL) || !pipeline.spec.timeframes.includes('5m'))
       throw new Error(`the example must have the 5m timeframe and not ${ADDED_SYMBOL}`);
+    if (pipeline.spec.symbols.includes(SIBLING.ownSymbol) || pipeline.spec.tenantId === SIBLING.tenantId)
+      throw new Error(`the example must not have ${SIBLING.ownSymbol} or tenant ${SIBLING.tenantId}`);
     this.pipeline = pipeline;
+  }
+
+  /** The example's tenant: every query of the steps reads its rows only. */
+  get tenant(): string {
+    return (this.pipeline.spec.tenantId as string | undefined) ?? 'system';
+  }
+
+  get siblingName(): string {
+    return `${this.name}${SIBLING.suffix}`;
+  }
+
+  /** Selects the pods of both pipelines (what a runner must run). */
+  get podSelector(): string {
+    return `app.kubernetes.io/instance in (${this.name},${this.siblingName})`;
   }
 
   private get target(): ScenarioTarget {
@@ -159,6 +203,12 @@ export class Scenario {
         run: () => this.waitForTicks(this.pipeline.spec.symbols, 0),
       },
       {
+        title: 'a second MarketPipeline on the same servers gets its ticks, under its own tenant',
+        timeoutMs: 90_000,
+        run: () =>
+          this.waitForTicks([this.pipeline.spec.symbols[0]!, SIBLING.ownSymbol], 0, SIBLING.tenantId),
+      },
+      {
         title: '5m bars built by the aggregator Job reach ClickHouse and agree with the ticks',
         timeoutMs: 120_000,
         run: () => this.aggregateFiveMinuteBars(),
@@ -167,6 +217,11 @@ export class Scenario {
         title: `adding ${ADDED_SYMBOL} and dropping a timeframe: the pipeline follows`,
         timeoutMs: 180_000,
         run: () => this.changePipeline(),
+      },
+      {
+        title: 'neither pipeline’s ticks or bars appear under the other’s tenant',
+        timeoutMs: 30_000,
+        run: () => this.assertTenantsApart(),
       },
       {
         title: 'no workload crashed, restarted, exited non-zero or failed to start',
@@ -192,20 +247,22 @@ export class Scenario {
 
   private async applyExample(): Promise<void> {
     const manifest = this.target.adaptExample(this.example);
-    const yaml = manifest.map((o) => stringify(o)).join('---\n');
+    const adapted = manifest.find(isPipeline)!;
+    const yaml = [...manifest, siblingPipeline(adapted)].map((o) => stringify(o)).join('---\n');
     await this.k.run(['apply', '-f', '-'], { input: yaml });
-    await this.kubectlWait(['mpl/' + this.name, '--for=condition=Ready'], 170);
+    await this.kubectlWait(['mpl/' + this.name, 'mpl/' + this.siblingName, '--for=condition=Ready'], 170);
   }
 
   // --- step 2 ------------------------------------------------------------------------------
 
-  /** Waits until each symbol has ticks in PostgreSQL newer than `afterMs`. */
-  private async waitForTicks(symbols: string[], afterMs: number): Promise<void> {
+  /** Waits until each symbol has ticks of `tenant` in PostgreSQL newer than `afterMs`. */
+  private async waitForTicks(symbols: string[], afterMs: number, tenant = this.tenant): Promise<void> {
     await this.until(
-      `ticks of ${symbols.join(', ')} after ${new Date(afterMs).toISOString()} in PostgreSQL`,
+      `ticks of ${symbols.join(', ')} (tenant ${tenant}) after ${new Date(afterMs).toISOString()} in PostgreSQL`,
       async () => {
         const rows = await this.target.postgres<{ symbol: string; ticks: number }>(
-          `SELECT symbol, count(*)::int AS ticks FROM market_ticks WHERE timestamp_ms > ${afterMs} GROUP BY symbol`,
+          `SELECT symbol, count(*)::int AS ticks FROM market_ticks
+            WHERE tenant_id = '${tenant}' AND timestamp_ms > ${afterMs} GROUP BY symbol`,
         );
         const counts = Object.fromEntries(rows.map((r) => [r.symbol, Number(r.ticks)]));
         return { done: symbols.every((s) => (counts[s] ?? 0) > 0), last: counts };
@@ -273,7 +330,8 @@ export class Scenario {
     const rows = await this.target.postgres<WindowTicks>(
       `SELECT symbol, (timestamp_ms / 300000) * 300000 AS "windowMs", count(*)::int AS ticks,
               (array_agg(mid ORDER BY time, bid, ask, exchange))[1] AS open
-         FROM market_ticks WHERE timestamp_ms >= ${fromMs} AND timestamp_ms < ${toMs}
+         FROM market_ticks
+        WHERE tenant_id = '${this.tenant}' AND timestamp_ms >= ${fromMs} AND timestamp_ms < ${toMs}
         GROUP BY 1, 2`,
     );
     return rows.map((r) => ({
@@ -287,7 +345,8 @@ export class Scenario {
   private async bars(timeframe: Timeframe): Promise<Bar[]> {
     const rows = await this.target.clickhouse<Bar>(
       `SELECT symbol, timestamp_ms AS windowMs, open, high, low, close, volume
-         FROM aggregates FINAL WHERE timeframe = '${timeframe}' ORDER BY symbol, timestamp_ms`,
+         FROM aggregates FINAL WHERE tenant_id = '${this.tenant}' AND timeframe = '${timeframe}'
+         ORDER BY symbol, timestamp_ms`,
     );
     return rows.map((r) => ({
       symbol: r.symbol,
@@ -373,6 +432,39 @@ export class Scenario {
     await this.waitForTicks(symbols, changedAt);
   }
 
+  // --- two pipelines ------------------------------------------------------------------------
+
+  /**
+   * Each tenant holds only the symbols its pipeline collects, in both databases, and both
+   * hold the symbol they share (the same feed collected twice: neither copy was dropped).
+   */
+  private async assertTenantsApart(): Promise<void> {
+    const mainSymbols = [...this.pipeline.spec.symbols, ADDED_SYMBOL];
+    const siblingSymbols = [this.pipeline.spec.symbols[0]!, SIBLING.ownSymbol];
+    const ticks = await this.target.postgres<{ tenant_id: string; symbol: string }>(
+      `SELECT DISTINCT tenant_id, symbol FROM market_ticks WHERE tenant_id IN ('${this.tenant}', '${SIBLING.tenantId}')`,
+    );
+    const bars = await this.target.clickhouse<{ tenant_id: string; symbol: string }>(
+      `SELECT DISTINCT tenant_id, symbol FROM aggregates WHERE tenant_id IN ('${this.tenant}', '${SIBLING.tenantId}')`,
+    );
+    const problems: string[] = [];
+    for (const [where, rows] of [
+      ['market_ticks', ticks],
+      ['aggregates', bars],
+    ] as const) {
+      for (const r of rows) {
+        const own = r.tenant_id === this.tenant ? mainSymbols : siblingSymbols;
+        if (!own.includes(r.symbol)) problems.push(`${where}: ${r.symbol} under tenant ${r.tenant_id}`);
+      }
+    }
+    const shared = this.pipeline.spec.symbols[0]!;
+    for (const tenant of [this.tenant, SIBLING.tenantId]) {
+      if (!ticks.some((r) => r.tenant_id === tenant && r.symbol === shared))
+        problems.push(`market_ticks: no ${shared} ticks of tenant ${tenant}`);
+    }
+    if (problems.length) throw new Error(`the pipelines' data crossed:\n${problems.join('\n')}`);
+  }
+
   // --- health --------------------------------------------------------------------------------
 
   /** Fails, with the container's output, on any sign that a workload did not run as configured. */
@@ -381,12 +473,7 @@ export class Scenario {
     const problems = runnerFailures.map((f) => f.message);
     const reported = (pod: string, container: string) =>
       runnerFailures.some((f) => f.pod === pod && f.container === container);
-    const pods = await this.k.json<{ items: V1Pod[] }>([
-      'get',
-      'pods',
-      '-l',
-      `app.kubernetes.io/instance=${this.name}`,
-    ]);
+    const pods = await this.k.json<{ items: V1Pod[] }>(['get', 'pods', '-l', this.podSelector]);
     for (const pod of pods.items) {
       if (pod.metadata!.deletionTimestamp) continue;
       for (const status of pod.status?.containerStatuses ?? []) {

@@ -56,7 +56,7 @@ beforeAll(async () => {
     client,
     kubeConfig: kube.kubeConfig,
     namespace,
-    labelSelector: `app.kubernetes.io/instance=${scenario.name}`,
+    labelSelector: scenario.podSelector,
     nodeName: `process-kubelet-${namespace}`,
     repoRoot: root,
     logDir,

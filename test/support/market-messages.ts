@@ -1,6 +1,6 @@
 // Valid tick and bar messages for tests, with overrides; plus their NATS subject, id and bytes.
 import { barMessageId, tickMessageId, type Bar, type Tick } from '../../workloads/src/contracts/messages.js';
-import { barSubject, tickSubject } from '../../workloads/src/contracts/subjects.js';
+import { SEED_NAMES, type PipelineNames } from '../../workloads/src/contracts/subjects.js';
 import { barEnd } from '../../workloads/src/contracts/timeframes.js';
 import type { Outgoing } from '../../workloads/src/nats/publish.js';
 
@@ -48,9 +48,25 @@ export function makeBar(overrides: Partial<Bar> = {}): Bar {
 export const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
 
 export function tickOutgoing(tick: Tick): Outgoing {
-  return { subject: tickSubject(tick.symbol), data: encode(tick), msgId: tickMessageId(tick) };
+  return outgoingOf(SEED_NAMES).tick(tick);
 }
 
 export function barOutgoing(bar: Bar): Outgoing {
-  return { subject: barSubject(bar.symbol, bar.timeframe), data: encode(bar), msgId: barMessageId(bar) };
+  return outgoingOf(SEED_NAMES).bar(bar);
+}
+
+/** Ticks and bars as the pipeline of `names` publishes them: its subjects and message ids. */
+export function outgoingOf(names: PipelineNames): { tick(t: Tick): Outgoing; bar(b: Bar): Outgoing } {
+  return {
+    tick: (tick) => ({
+      subject: names.tickSubject(tick.symbol),
+      data: encode(tick),
+      msgId: tickMessageId(tick, names.idScope),
+    }),
+    bar: (bar) => ({
+      subject: names.barSubject(bar.symbol, bar.timeframe),
+      data: encode(bar),
+      msgId: barMessageId(bar, names.idScope),
+    }),
+  };
 }

@@ -158,21 +158,58 @@ const source = z
     }),
   );
 
-const nats = z.object({
-  url: urlWith(['nats', 'tls'], 'NATS server URL, e.g. nats://nats:4222.'),
-  streamMaxAgeSeconds: z
-    .int()
-    .min(60)
-    .max(365 * 24 * 3600)
-    .default(workloadDefault(natsEnv, 'NATS_STREAM_MAX_AGE_SECONDS'))
-    .describe('How long JetStream keeps messages.'),
-  duplicateWindowSeconds: z
-    .int()
-    .min(1)
-    .max(24 * 3600)
-    .default(workloadDefault(natsEnv, 'NATS_DUPLICATE_WINDOW_SECONDS'))
-    .describe('JetStream duplicate-detection window.'),
-});
+const nats = z
+  .object({
+    url: urlWith(['nats', 'tls'], 'NATS server URL, e.g. nats://nats:4222.'),
+    user: z
+      .string()
+      .min(1)
+      .max(256)
+      .regex(/^[^\s]+$/, 'a NATS user name without spaces')
+      .optional()
+      .describe("The pipeline's own NATS user (with passwordSecretRef); see README for its permissions."),
+    passwordSecretRef: secretKeyRef.optional().describe('Secret key holding the password of nats.user.'),
+    nkeySeedSecretRef: secretKeyRef
+      .optional()
+      .describe(
+        "Secret key holding the nkey seed (SU…) of the pipeline's NATS user, instead of user/password.",
+      ),
+    credsSecretRef: secretKeyRef
+      .optional()
+      .describe('Secret key holding a NATS .creds file (JWT and nkey seed), instead of user/password.'),
+    streamMaxAgeSeconds: z
+      .int()
+      .min(60)
+      .max(365 * 24 * 3600)
+      .default(workloadDefault(natsEnv, 'NATS_STREAM_MAX_AGE_SECONDS'))
+      .describe('How long JetStream keeps messages.'),
+    duplicateWindowSeconds: z
+      .int()
+      .min(1)
+      .max(24 * 3600)
+      .default(workloadDefault(natsEnv, 'NATS_DUPLICATE_WINDOW_SECONDS'))
+      .describe('JetStream duplicate-detection window.'),
+  })
+  .describe(
+    'The NATS the pipeline uses. Its subjects and streams are named after the pipeline ' +
+      '(mp.<namespace>_<name>.>, MARKET_TICKS_<namespace>_<name> …), so pipelines can share one NATS.',
+  )
+  .meta(
+    cel(
+      {
+        rule: 'has(self.user) == has(self.passwordSecretRef)',
+        message: 'nats.user and nats.passwordSecretRef must be set together',
+        fieldPath: '.passwordSecretRef',
+      },
+      {
+        rule:
+          '(has(self.passwordSecretRef) ? 1 : 0) + (has(self.nkeySeedSecretRef) ? 1 : 0) + ' +
+          '(has(self.credsSecretRef) ? 1 : 0) <= 1',
+        message: 'set at most one of nats.passwordSecretRef, nats.nkeySeedSecretRef and nats.credsSecretRef',
+        fieldPath: '.credsSecretRef',
+      },
+    ),
+  );
 
 const kafkaTopic = z
   .string()

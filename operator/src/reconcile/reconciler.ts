@@ -14,10 +14,13 @@ import type { RenderOptions } from '../render/pod.js';
 import type { EventSink, EventTarget } from './events.js';
 import { planReconcile, schemaState, type ObservedObject, type ObservedSecrets } from './plan.js';
 import { computeStatus, type ApplyFailure } from './status.js';
+import { pipelinesSharingPolygonKey, sharedKeyMessage } from './polygon-key.js';
 import { rfc3339 } from '../kube/time.js';
 
 export interface PipelineCache {
   get(namespace: string, name: string): MarketPipeline | undefined;
+  /** Every MarketPipeline of a namespace (to find two that share a Polygon key). */
+  list(namespace: string): MarketPipeline[];
 }
 
 export interface OwnedCache {
@@ -118,6 +121,16 @@ export class PipelineReconciler {
       );
     }
 
+    const sharingKey = pipelinesSharingPolygonKey(pipeline, this.pipelines.list(namespace));
+    if (sharingKey.length) {
+      this.events.record(
+        target(pipeline),
+        'Warning',
+        'PolygonKeyShared',
+        sharedKeyMessage(pipeline.spec.source.polygon!.apiKeySecretRef, sharingKey),
+      );
+    }
+
     const observed = new Map(owned.map((o) => [objectKey(o.kind, o.object.metadata.name!), o.object]));
     const failures: ApplyFailure[] = [];
 
@@ -144,7 +157,14 @@ export class PipelineReconciler {
       await deleteOwned(old, 'Replacing', ' to run it again with the new spec');
     }
 
-    for (const d of plan.apply) {
+    // Services before the pods that name them: a pod started before its Service exists gets
+    // no service environment variables (and a runner that resolves Services when a process
+    // starts, as the local e2e's, none at all), so its first connections fail.
+    const applyOrder = [
+      ...plan.apply.filter((d) => d.kind === 'Service'),
+      ...plan.apply.filter((d) => d.kind !== 'Service'),
+    ];
+    for (const d of applyOrder) {
       const objName = d.object.metadata.name!;
       const k = objectKey(d.kind, objName);
       const before = observed.get(k);
@@ -186,6 +206,7 @@ export class PipelineReconciler {
       plan: { ...plan, schema },
       observed,
       failures,
+      sharingPolygonKey: sharingKey,
       previous: cached.status,
       now: this.now(),
     });

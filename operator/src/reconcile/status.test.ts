@@ -144,6 +144,24 @@ describe('status', () => {
     expect(condition(status, 'CollectorReady')).toMatchObject({ status: 'False', reason: 'RollingOut' });
   });
 
+  it('names another pipeline using the same Polygon key as the cause, and is not Ready', () => {
+    const shared = statusOf({ source: polygonSource }, (o) => o, { sharingPolygonKey: ['fx-b'] });
+    const key = shared.conditions!.find((c) => c.type === 'PolygonKeyExclusive')!;
+    expect(key).toMatchObject({ status: 'False', reason: 'PolygonKeyShared' });
+    expect(key.message).toMatch(
+      /MarketPipeline fx-b also uses the Polygon key in Secret polygon \(key apiKey\)/,
+    );
+    expect(key.message).toMatch(/max_connections/);
+    expect(shared.conditions!.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'PolygonKeyShared',
+    });
+    const alone = statusOf({ source: polygonSource });
+    expect(alone.conditions!.find((c) => c.type === 'PolygonKeyExclusive')).toMatchObject({ status: 'True' });
+    // The simulator has no key to share: no such condition.
+    expect(statusOf().conditions!.some((c) => c.type === 'PolygonKeyExclusive')).toBe(false);
+  });
+
   it('reports a missing Secret as the reason, with the field that references it', () => {
     const status = statusOf(
       { source: polygonSource },

@@ -8,12 +8,15 @@ import type { KubeObject, Kind } from '../kube/resources.js';
 import { objectKey, type DesiredState } from '../render/desired.js';
 import { childName } from '../render/names.js';
 import type { Hold, Plan } from './plan.js';
+import { sharedKeyMessage } from './polygon-key.js';
 
 export const CONDITION = {
   schema: 'SchemaReady',
   collector: 'CollectorReady',
   bridge: 'BridgeReady',
   simulator: 'SimulatorReady',
+  /** With a polygon source: no other pipeline's collector uses the same key (polygon-key.ts). */
+  polygonKey: 'PolygonKeyExclusive',
   aggregators: 'AggregatorsScheduled',
   backfill: 'BackfillScheduled',
   ready: 'Ready',
@@ -36,6 +39,8 @@ export interface StatusInput {
   /** Latest known version of each owned object, by objectKey(kind, name). */
   observed: Map<string, KubeObject>;
   failures: ApplyFailure[];
+  /** Other pipelines whose collectors use the same Polygon key (polygon-key.ts). */
+  sharingPolygonKey?: string[];
   previous: MarketPipelineStatus | undefined;
   /** RFC 3339 time of this reconcile, for lastTransitionTime. */
   now: string;
@@ -166,6 +171,22 @@ function schemaCondition(input: StatusInput): Omit<ConditionInput, 'type'> {
   }
 }
 
+function polygonKeyCondition(input: StatusInput): Omit<ConditionInput, 'type'> {
+  const others = input.sharingPolygonKey ?? [];
+  if (!others.length) {
+    return {
+      status: 'True',
+      reason: 'NotShared',
+      message: 'no other MarketPipeline in this namespace uses the same Polygon key Secret',
+    };
+  }
+  return {
+    status: 'False',
+    reason: 'PolygonKeyShared',
+    message: sharedKeyMessage(input.spec.source.polygon!.apiKeySecretRef, others),
+  };
+}
+
 function cronJobs(input: StatusInput, names: string[], what: string): Omit<ConditionInput, 'type'> {
   const holds = names.map((n) => held(input.plan, 'CronJob', n)).filter((h): h is Hold => h !== undefined);
   if (holds.length) return { status: 'False', reason: holds[0]!.reason, message: holds[0]!.message };
@@ -222,6 +243,7 @@ export function computeStatus(input: StatusInput): MarketPipelineStatus {
     { type: CONDITION.collector, ...collector.condition },
     { type: CONDITION.bridge, ...bridge.condition },
     ...(simulator ? [{ type: CONDITION.simulator, ...simulator.condition }] : []),
+    ...(spec.source.polygon ? [{ type: CONDITION.polygonKey, ...polygonKeyCondition(input) }] : []),
     {
       type: CONDITION.aggregators,
       ...cronJobs(input, aggregatorNames, `aggregator CronJobs for ${spec.timeframes.join(', ')}`),

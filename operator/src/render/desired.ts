@@ -96,7 +96,7 @@ export function desiredState(
     ownerReferences: [owner],
   });
 
-  const data = configData(name, spec);
+  const data = configData(name, spec, namespace);
   const checksum = configChecksum(data, spec);
   const objects: DesiredObject[] = [];
   const add = (kind: Kind, object: object, component: DesiredObject['component'], needsSchema = false) =>

@@ -13,7 +13,8 @@ import {
   timescaleEnv,
 } from '../../../workloads/src/contracts/env.js';
 import { makePipeline, polygonSource } from '../../test/support/pipelines.js';
-import { clickhouseParts, configData } from './env.js';
+import { pipelineIdSchema } from '../../../workloads/src/contracts/subjects.js';
+import { clickhouseParts, configData, secretEnv } from './env.js';
 import { mergeResources, parseQuantity } from './pod.js';
 
 describe('workload environment rendered from the spec', () => {
@@ -24,10 +25,11 @@ describe('workload environment rendered from the spec', () => {
       kafka: { brokers: ['k1:9092', 'k2:9092'] },
       bridge: { live: { batchSize: 250, batchTimeoutSeconds: 2.5 } },
     });
-    expect(configData('fx', p.spec)).toEqual({
+    expect(configData('fx', p.spec, 'market')).toEqual({
       SYMBOLS: 'EUR/USD,XAU/USD',
       PIP_SIZES: 'EUR/USD=0.0001,XAU/USD=0.01',
       TENANT_ID: 'system',
+      PIPELINE_ID: 'market_fx',
       LOG_LEVEL: 'info',
       METRICS_PORT: '9464',
       NATS_URL: 'nats://nats:4222',
@@ -63,10 +65,37 @@ describe('workload environment rendered from the spec', () => {
     });
   });
 
+  it('names the pipeline after its namespace and name, and passes its own NATS credentials', () => {
+    const p = makePipeline({
+      nats: {
+        url: 'nats://nats:4222',
+        user: 'fx-a',
+        passwordSecretRef: { name: 'nats-fx-a', key: 'password' },
+      },
+    });
+    const data = configData('fx-a', p.spec, 'team-1');
+    expect([data.PIPELINE_ID, data.NATS_USER]).toEqual(['team-1_fx-a', 'fx-a']);
+    expect(pipelineIdSchema.safeParse(data.PIPELINE_ID).success).toBe(true);
+    for (const component of ['collector', 'bridge', 'aggregator', 'backfill'] as const) {
+      expect(secretEnv(component, p.spec).find((s) => s.env === 'NATS_PASSWORD')).toEqual({
+        env: 'NATS_PASSWORD',
+        ref: { name: 'nats-fx-a', key: 'password' },
+        field: 'spec.nats.passwordSecretRef',
+      });
+    }
+    expect(secretEnv('migrate', p.spec).map((s) => s.env)).not.toContain('NATS_PASSWORD');
+    const creds = makePipeline({
+      nats: { url: 'nats://nats:4222', credsSecretRef: { name: 'c', key: 'fx.creds' } },
+    });
+    expect(secretEnv('bridge', creds.spec).map((s) => s.env)).toContain('NATS_CREDS');
+    expect(configData('fx-a', creds.spec, 'team-1').NATS_USER).toBeUndefined();
+  });
+
   it('is accepted by the workloads’ own env schemas (what exists of them today)', () => {
     const data = configData(
       'fx',
       makePipeline({ kafka: { brokers: ['k1:9092'] }, pipSizes: { 'XAU/USD': 0.01 } }).spec,
+      'market',
     );
     const schema = natsEnv
       .extend(kafkaEnv.shape)
@@ -87,23 +116,33 @@ describe('workload environment rendered from the spec', () => {
   });
 
   it('defaults to what the workloads use when a variable is unset (one source of defaults)', () => {
-    const data = configData('fx', makePipeline().spec);
+    const data = configData('fx', makePipeline().spec, 'market');
     const pick = (o: Record<string, unknown>, keys: string[]) =>
       Object.fromEntries(keys.map((k) => [k, o[k]]));
-    for (const schema of [bridgeEnv, retentionEnv, aggregatorEnv, natsEnv.omit({ NATS_URL: true })]) {
+    // PIPELINE_ID differs on purpose: unset by hand (the seed's names), <namespace>_<name> here.
+    for (const schema of [
+      bridgeEnv,
+      retentionEnv,
+      aggregatorEnv,
+      natsEnv.omit({ NATS_URL: true, PIPELINE_ID: true }),
+    ]) {
       const keys = Object.keys(schema.shape);
       expect(pick(loadConfig(schema, data), keys)).toEqual(pick(loadConfig(schema, {}), keys));
     }
   });
 
   it('lengthens the bridge ack wait to twice the longest batch timeout when needed', () => {
-    const data = configData('fx', makePipeline({ bridge: { historical: { batchTimeoutSeconds: 45 } } }).spec);
+    const data = configData(
+      'fx',
+      makePipeline({ bridge: { historical: { batchTimeoutSeconds: 45 } } }).spec,
+      'market',
+    );
     expect(data.BRIDGE_ACK_WAIT).toBe('90');
     expect(() => loadConfig(bridgeEnv, data)).not.toThrow();
   });
 
   it('leaves Kafka and pip overrides out when the spec has none', () => {
-    const data = configData('fx', makePipeline().spec);
+    const data = configData('fx', makePipeline().spec, 'market');
     expect(Object.keys(data).filter((k) => k.startsWith('KAFKA_') || k === 'PIP_SIZES')).toEqual([]);
   });
 

@@ -75,11 +75,22 @@ export function simulatorUrls(pipelineName: string, port: number): { ws: string;
  * validates the variables it needs and ignores the rest). Optional parts appear only when
  * configured, so removing Kafka from the spec removes its variables.
  */
-export function configData(name: string, spec: MarketPipelineSpec): EnvMap {
+/**
+ * The pipeline id of a MarketPipeline: `<namespace>_<name>`. Kubernetes names contain no
+ * `_`, so it names exactly one pipeline, and it is one NATS subject token (contracts/subjects.ts).
+ */
+export function pipelineId(namespace: string, name: string): string {
+  return `${namespace}_${name}`;
+}
+
+export function configData(name: string, spec: MarketPipelineSpec, namespace: string): EnvMap {
   const ch = clickhouseParts(spec.clickhouse.url);
   const data: EnvMap = {
     SYMBOLS: spec.symbols.join(','),
     TENANT_ID: spec.tenantId,
+    // Names everything the pipeline creates on NATS after it (README "Many pipelines on one
+    // set of servers"): two pipelines on one NATS never share a subject, stream or consumer.
+    PIPELINE_ID: pipelineId(namespace, name),
     LOG_LEVEL: spec.logLevel,
     METRICS_PORT: String(WORKLOAD_METRICS_PORT),
     NATS_URL: spec.nats.url,
@@ -107,6 +118,7 @@ export function configData(name: string, spec: MarketPipelineSpec): EnvMap {
     AGGREGATE_LOOKBACK_BARS: String(spec.aggregator.lookbackBars),
     BACKFILL_WINDOW_DAYS: String(spec.backfill.windowDays),
   };
+  if (spec.nats.user) data.NATS_USER = spec.nats.user;
   const pips = Object.entries(spec.pipSizes ?? {}).sort(([a], [b]) => a.localeCompare(b));
   if (pips.length) data.PIP_SIZES = pips.map(([sym, size]) => `${sym}=${size}`).join(',');
   if (spec.kafka) {
@@ -153,6 +165,18 @@ export function secretEnv(component: Component, spec: MarketPipelineSpec): Secre
         },
       ]
     : [];
+  const n = spec.nats;
+  const nats: SecretEnv[] = [
+    ...(n.passwordSecretRef
+      ? [{ env: 'NATS_PASSWORD' as const, ref: n.passwordSecretRef, field: 'spec.nats.passwordSecretRef' }]
+      : []),
+    ...(n.nkeySeedSecretRef
+      ? [{ env: 'NATS_NKEY_SEED' as const, ref: n.nkeySeedSecretRef, field: 'spec.nats.nkeySeedSecretRef' }]
+      : []),
+    ...(n.credsSecretRef
+      ? [{ env: 'NATS_CREDS' as const, ref: n.credsSecretRef, field: 'spec.nats.credsSecretRef' }]
+      : []),
+  ];
   const polygon: SecretEnv[] = spec.source.polygon
     ? [
         {
@@ -164,13 +188,14 @@ export function secretEnv(component: Component, spec: MarketPipelineSpec): Secre
     : [];
   switch (component) {
     case 'collector':
-      return polygon;
+      return [...polygon, ...nats];
     case 'bridge':
-    case 'migrate':
     case 'aggregator':
+      return [timescale, ...clickhouse, ...nats];
+    case 'migrate':
       return [timescale, ...clickhouse];
     case 'backfill':
-      return [timescale, ...clickhouse, ...polygon];
+      return [timescale, ...clickhouse, ...polygon, ...nats];
     case 'simulator':
       return [];
   }

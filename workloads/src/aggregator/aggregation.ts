@@ -8,6 +8,7 @@ import { buildBar, sendBars, type BarArchive } from './bar-message.js';
 import { asStep } from '../runtime/failure.js';
 import { queryBars } from './bar-query.js';
 import { publishedBarIds } from './published-bar-ids.js';
+import type { PipelineNames } from '../contracts/subjects.js';
 import { scanChunks, type BarWindow } from './window.js';
 
 export interface AggregationInput {
@@ -23,6 +24,8 @@ export interface AggregationDeps {
   jsm: JetStreamManager;
   /** Set when Kafka archiving is on. */
   archive?: BarArchive;
+  /** The pipeline's streams, subjects and id scope. */
+  names: PipelineNames;
   log: Logger;
   /** Aborted on SIGTERM: the run stops between chunks. */
   signal?: AbortSignal;
@@ -68,7 +71,7 @@ export async function runAggregation(
     const timeframes = [...new Set(input.windows.map((w) => w.timeframe))];
     const since = Math.min(...chunks.map((c) => c.start));
     archivedIds = await asStep('reading bar ids back from NATS', () =>
-      publishedBarIds(deps.js, deps.jsm, timeframes, since),
+      publishedBarIds(deps.js, deps.jsm, deps.names, timeframes, since),
     );
   }
 
@@ -83,11 +86,11 @@ export async function runAggregation(
     summary.chunks++;
 
     const builtAt = clock();
-    const bars = rows.map((row) => buildBar(row, input.pipSizes, builtAt));
+    const bars = rows.map((row) => buildBar(row, input.pipSizes, builtAt, input.tenantId));
 
     // Kafka first: a bar version in the stream must be in the archive as well (see
     // published-bar-ids.ts). A failure there leaves NATS untouched for this chunk.
-    const result = await sendBars(deps.js, deps.archive, bars, archivedIds);
+    const result = await sendBars(deps.js, deps.archive, bars, deps.names, archivedIds);
     if (deps.archive) {
       summary.archived! += result.archived;
       summary.alreadyArchived! += result.alreadyArchived;

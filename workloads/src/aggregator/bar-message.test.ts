@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { barMessageId } from '../contracts/messages.js';
+import { SEED_NAMES } from '../contracts/subjects.js';
 import { barArchiveRecord, barOutgoing, buildBar } from './bar-message.js';
 import type { BarRow } from './bar-query.js';
 
@@ -19,7 +20,8 @@ const eurusd: BarRow = {
 
 describe('bar message', () => {
   it('builds the contract message from a database row', () => {
-    expect(buildBar(eurusd, {}, builtAt)).toEqual({
+    expect(buildBar(eurusd, {}, builtAt, 'system')).toEqual({
+      tenant_id: 'system',
       symbol: 'EUR/USD',
       timeframe: '5m',
       timestamp_ms: 1706176800000,
@@ -44,6 +46,7 @@ describe('bar message', () => {
       { ...eurusd, symbol: 'USD/JPY', open: 151.237, high: 151.25, low: 151.2, close: 151.225, vwap: 151.23 },
       {},
       builtAt,
+      'system',
     );
     expect([jpy.range_pips, jpy.body_pips]).toEqual([5, 1.2]);
     const gold = {
@@ -55,8 +58,11 @@ describe('bar message', () => {
       close: 2351.45,
       vwap: 2351.2,
     };
-    expect([buildBar(gold, {}, builtAt).range_pips, buildBar(gold, {}, builtAt).body_pips]).toEqual([55, 35]);
-    const goldTenth = buildBar(gold, { 'XAU/USD': 0.1 }, builtAt);
+    expect([
+      buildBar(gold, {}, builtAt, 'system').range_pips,
+      buildBar(gold, {}, builtAt, 'system').body_pips,
+    ]).toEqual([55, 35]);
+    const goldTenth = buildBar(gold, { 'XAU/USD': 0.1 }, builtAt, 'system');
     expect([goldTenth.range_pips, goldTenth.body_pips]).toEqual([5.5, 3.5]);
   });
 
@@ -65,6 +71,7 @@ describe('bar message', () => {
       { ...eurusd, timeframe: '1w', startMs: Date.parse('2024-01-22T00:00:00Z') },
       {},
       builtAt,
+      'system',
     );
     expect([week.start_time, week.end_time]).toEqual([
       '2024-01-22T00:00:00.000Z',
@@ -73,19 +80,26 @@ describe('bar message', () => {
   });
 
   it('refuses a row that would make an invalid bar', () => {
-    expect(() => buildBar({ ...eurusd, high: 1.08 }, {}, builtAt)).toThrow(/OHLC out of order/);
-    expect(() => buildBar({ ...eurusd, symbol: 'EURUSD' }, {}, builtAt)).toThrow(/symbol/);
+    expect(() => buildBar({ ...eurusd, high: 1.08 }, {}, builtAt, 'system')).toThrow(/OHLC out of order/);
+    expect(() => buildBar({ ...eurusd, symbol: 'EURUSD' }, {}, builtAt, 'system')).toThrow(/symbol/);
   });
 
   it('publishes to bars.<SYM>.<tf> under the content id, and archives under symbol.tf', () => {
-    const bar = buildBar(eurusd, {}, builtAt);
-    const out = barOutgoing(bar);
+    const bar = buildBar(eurusd, {}, builtAt, 'system');
+    const out = barOutgoing(bar, SEED_NAMES);
     expect(out.subject).toBe('bars.EURUSD.5m');
-    expect(out.msgId).toBe(barMessageId(bar));
+    expect(out.msgId).toBe(barMessageId(bar, 'system'));
     expect(JSON.parse(out.data as string)).toEqual(bar);
     // A rebuild with the same content is the same message whenever it is built.
-    expect(barOutgoing(buildBar(eurusd, {}, new Date())).msgId).toBe(out.msgId);
-    expect(barOutgoing(buildBar({ ...eurusd, volume: 5 }, {}, builtAt)).msgId).not.toBe(out.msgId);
-    expect(barArchiveRecord(bar)).toEqual({ key: 'EURUSD.5m', value: out.data, messageId: out.msgId });
+    expect(barOutgoing(buildBar(eurusd, {}, new Date(), 'system'), SEED_NAMES).msgId).toBe(out.msgId);
+    expect(barOutgoing(buildBar({ ...eurusd, volume: 5 }, {}, builtAt, 'system'), SEED_NAMES).msgId).not.toBe(
+      out.msgId,
+    );
+    expect(barArchiveRecord(bar, SEED_NAMES)).toEqual({
+      key: 'EURUSD.5m',
+      value: out.data,
+      messageId: out.msgId,
+      headers: { 'mp-tenant-id': 'system' },
+    });
   });
 });

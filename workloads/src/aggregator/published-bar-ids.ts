@@ -5,7 +5,7 @@
 // version once. Bars are archived before they are published to NATS, so an id found in the
 // stream means the archive has that version too.
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { STREAMS } from '../contracts/subjects.js';
+import type { PipelineNames } from '../contracts/subjects.js';
 import type { Timeframe } from '../contracts/timeframes.js';
 import { NS_PER_MS } from '../nats/durable-consumer.js';
 
@@ -19,6 +19,7 @@ const CLOCK_SLACK_MS = 5 * 60_000;
 export async function publishedBarIds(
   js: JetStreamClient,
   jsm: JetStreamManager,
+  names: Pick<PipelineNames, 'streams' | 'barFilter'>,
   timeframes: readonly Timeframe[],
   sinceMs: number,
 ): Promise<Set<string>> {
@@ -26,7 +27,7 @@ export async function publishedBarIds(
   // One consumer per timeframe: a single wildcard filter works on every nats-server
   // version (several filter subjects per consumer need 2.10).
   for (const timeframe of timeframes) {
-    await collectIds(js, jsm, `bars.*.${timeframe}`, sinceMs, ids);
+    await collectIds(js, jsm, names.streams.bars.name, names.barFilter(timeframe), sinceMs, ids);
   }
   return ids;
 }
@@ -34,11 +35,11 @@ export async function publishedBarIds(
 async function collectIds(
   js: JetStreamClient,
   jsm: JetStreamManager,
+  stream: string,
   filterSubject: string,
   sinceMs: number,
   ids: Set<string>,
 ): Promise<void> {
-  const stream = STREAMS.bars.name;
   const info = await jsm.consumers.add(stream, {
     filter_subject: filterSubject,
     deliver_policy: DeliverPolicy.StartTime,

@@ -435,8 +435,8 @@ describe('market-pipeline backfill', () => {
     };
     const malformed = { ...gap, end_ms: gap.start_ms - 1 };
     await client.publish([
-      { subject: FEED_GAP_SUBJECT, data: encode(gap), msgId: feedGapMessageId(gap) },
-      { subject: FEED_GAP_SUBJECT, data: encode(recent), msgId: feedGapMessageId(recent) },
+      { subject: FEED_GAP_SUBJECT, data: encode(gap), msgId: feedGapMessageId(gap, 'system') },
+      { subject: FEED_GAP_SUBJECT, data: encode(recent), msgId: feedGapMessageId(recent, 'system') },
       { subject: FEED_GAP_SUBJECT, data: encode(malformed), msgId: 'malformed-gap' },
     ]);
 

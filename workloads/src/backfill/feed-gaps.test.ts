@@ -28,7 +28,7 @@ describe('feed-gap repair tasks', () => {
       ['EUR/USD', '1h', '2024-01-24T10:00:00.000Z', '2024-01-24T11:00:00.000Z'],
       ['EUR/USD', '1w', '2024-01-22T00:00:00.000Z', '2024-01-29T00:00:00.000Z'],
     ]);
-    expect(new Set(tasks.map((t) => t.gapId))).toEqual(new Set([feedGapMessageId(gap)]));
+    expect(new Set(tasks.map((t) => t.gapId))).toEqual(new Set([feedGapMessageId(gap, 'system')]));
   });
 
   it('repairs the bar of a gap that is a single instant', () => {

@@ -11,7 +11,8 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { feedGapMessageId, feedGapSchema, type FeedGap } from '../contracts/messages.js';
-import { FEED_GAP_SUBJECT, STREAMS } from '../contracts/subjects.js';
+import type { PipelineNames } from '../contracts/subjects.js';
+import { foreignTenant } from '../contracts/tenancy.js';
 import { barEnd, barStart, type Timeframe } from '../contracts/timeframes.js';
 import { describeIssues } from '../contracts/zod-issues.js';
 import { publishDeadLetter } from '../nats/dead-letter.js';
@@ -36,7 +37,8 @@ export function repairTasksOf(
   symbols: readonly string[],
   timeframes: readonly Timeframe[],
 ): RepairTask[] {
-  const gapId = feedGapMessageId(gap);
+  // Unique within the tenant, whose ledger rows these are.
+  const gapId = feedGapMessageId(gap, tenantId);
   return gap.symbols
     .filter((s) => symbols.includes(s))
     .flatMap((symbol) =>
@@ -65,28 +67,34 @@ export class FeedGapInbox {
 
   private constructor(
     private readonly js: JetStreamClient,
+    private readonly names: PipelineNames,
     private readonly log: Logger,
   ) {}
 
-  /** Creates (or updates) the durable consumer. */
-  static async open(js: JetStreamClient, jsm: JetStreamManager, log: Logger): Promise<FeedGapInbox> {
+  /** Creates (or updates) the durable consumer on the pipeline's own events stream. */
+  static async open(
+    js: JetStreamClient,
+    jsm: JetStreamManager,
+    names: PipelineNames,
+    log: Logger,
+  ): Promise<FeedGapInbox> {
     const config = {
       durable_name: FEED_GAP_CONSUMER,
-      filter_subject: FEED_GAP_SUBJECT,
+      filter_subject: names.feedGapSubject,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       ack_wait: ACK_WAIT_MS * NS_PER_MS,
       max_deliver: -1,
     };
-    await ensureDurableConsumer(jsm, STREAMS.events.name, config, (existing) =>
+    await ensureDurableConsumer(jsm, names.streams.events.name, config, (existing) =>
       existing.ack_wait === config.ack_wait ? undefined : { ack_wait: config.ack_wait },
     );
-    return new FeedGapInbox(js, log);
+    return new FeedGapInbox(js, names, log);
   }
 
   /** Reads every waiting event (up to a bound); they stay unacked until ackAll(). */
   async receive(): Promise<ReceivedGap[]> {
-    const consumer = await this.js.consumers.get(STREAMS.events.name, FEED_GAP_CONSUMER);
+    const consumer = await this.js.consumers.get(this.names.streams.events.name, FEED_GAP_CONSUMER);
     const info = await consumer.info();
     const received: ReceivedGap[] = [];
     if (info.num_pending === 0) return received;
@@ -130,21 +138,27 @@ export class FeedGapInbox {
     let reason: string;
     try {
       const parsed = feedGapSchema.safeParse(JSON.parse(new TextDecoder().decode(msg.data)));
-      if (parsed.success) return parsed.data;
-      reason = describeIssues(parsed.error);
+      // Another tenant's gap is never repaired here (nor acked away silently): dead letter.
+      const foreign = parsed.success ? foreignTenant(this.names, parsed.data.tenant_id) : undefined;
+      if (parsed.success && !foreign) return parsed.data;
+      reason = parsed.success ? `wrong_tenant: ${foreign}` : describeIssues(parsed.error);
     } catch (error) {
       reason = `invalid JSON: ${(error as Error).message}`;
     }
-    await publishDeadLetter(this.js, {
-      subject: msg.subject,
-      data: msg.data,
-      reason,
-      messageId: msg.headers?.get('Nats-Msg-Id') || undefined,
-      service: 'market-pipeline-backfill',
-    });
+    await publishDeadLetter(
+      this.js,
+      {
+        subject: msg.subject,
+        data: msg.data,
+        reason,
+        messageId: msg.headers?.get('Nats-Msg-Id') || undefined,
+        service: 'market-pipeline-backfill',
+      },
+      this.names,
+    );
     msg.ack();
     this.deadLettered++;
-    this.log.warn({ subject: msg.subject, reason }, 'malformed feed_gap event sent to the DLQ');
+    this.log.warn({ subject: msg.subject, reason }, 'malformed or foreign feed_gap event sent to the DLQ');
     return undefined;
   }
 

@@ -3,6 +3,7 @@ import { barVersion } from '../contracts/messages.js';
 import { historicalBar, type HistoricalBarContext } from './historical-bar.js';
 
 const context: HistoricalBarContext = {
+  tenantId: 'system',
   symbol: 'USD/JPY',
   timeframe: '1h',
   pipSizes: {},
@@ -22,6 +23,7 @@ const agg = {
 describe('historical bar', () => {
   it('maps a Polygon aggregate to a polygon_historical bar with pips of the symbol', () => {
     expect(historicalBar(agg, context)).toEqual({
+      tenant_id: 'system',
       symbol: 'USD/JPY',
       timeframe: '1h',
       timestamp_ms: agg.t,

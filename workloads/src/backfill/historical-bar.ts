@@ -11,6 +11,8 @@ import type { PolygonAggregate } from './polygon-page.js';
 export const HISTORICAL_SOURCE = 'polygon_historical';
 
 export interface HistoricalBarContext {
+  /** The pipeline's tenant, carried in the bar message. */
+  tenantId: string;
   symbol: string;
   timeframe: Timeframe;
   pipSizes: PipSizes;
@@ -35,6 +37,7 @@ export function historicalBar(agg: PolygonAggregate, c: HistoricalBarContext): B
       vwap: agg.vw && agg.vw > 0 ? agg.vw : (agg.o + agg.h + agg.l + agg.c) / 4,
     },
     {
+      tenantId: c.tenantId,
       source: HISTORICAL_SOURCE,
       ingestedAt: c.downloadedAt,
       pipSizes: c.pipSizes,

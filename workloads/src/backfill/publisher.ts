@@ -5,12 +5,14 @@
 // the same ids, which JetStream drops within its duplicate window and archive readers
 // recognise by the message-id header.
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { sendBars, type BarArchive } from '../aggregator/bar-message.js';
+import { sendBars, type BarArchive, type BarNames } from '../aggregator/bar-message.js';
 import type { Bar } from '../contracts/messages.js';
 
 export interface BarSink {
   js: JetStreamClient;
   archive?: BarArchive;
+  /** The pipeline's subjects and id scope. */
+  names: BarNames;
 }
 
 /** Bars per confirmed batch. */
@@ -25,7 +27,7 @@ export interface PublishCounts {
 export async function publishBars(sink: BarSink, bars: readonly Bar[]): Promise<PublishCounts> {
   const counts: PublishCounts = { published: 0, duplicates: 0 };
   for (let i = 0; i < bars.length; i += BATCH) {
-    const result = await sendBars(sink.js, sink.archive, bars.slice(i, i + BATCH));
+    const result = await sendBars(sink.js, sink.archive, bars.slice(i, i + BATCH), sink.names);
     counts.published += result.published;
     counts.duplicates += result.duplicates;
   }

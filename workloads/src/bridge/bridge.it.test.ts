@@ -95,7 +95,7 @@ describe('bridge', () => {
       const last = makeBar({ timestamp_ms: at(10, 10), open: 1.0851, close: 1.0854, volume: 110 });
       await client.publish([first, corrected, historicalSame, historicalOnly, last, last].map(barOutgoing));
       // The first version again, published after the correction (a stale redelivery).
-      await client.publish([{ ...barOutgoing(first), msgId: `stale:${barMessageId(first)}` }]);
+      await client.publish([{ ...barOutgoing(first), msgId: `stale:${barMessageId(first, 'system')}` }]);
 
       await waitFor(
         '301 ticks',

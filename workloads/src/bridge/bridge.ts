@@ -6,14 +6,15 @@ import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jet
 import type { Registry } from 'prom-client';
 import { createClickHouse } from '../db/clickhouse.js';
 import { createPgPool } from '../db/postgres.js';
-import { connectNats } from '../nats/connection.js';
+import { connectPipelineNats } from '../nats/connection.js';
+import { pipelineNames, pipelineNamesOf } from '../contracts/subjects.js';
 import { ensureStreams } from '../nats/streams.js';
 import type { Logger } from '../runtime/logger.js';
 import { reasonOf } from '../runtime/failure.js';
 import type { ReadinessCheck } from '../runtime/ops-server.js';
 import { Batch } from './batch.js';
 import type { BridgeConfig } from './config.js';
-import { BRIDGE_CONSUMERS, ensureConsumer, type ConsumerSettings } from './consumers.js';
+import { BRIDGE_CONSUMERS, bridgeConsumers, ensureConsumer, type ConsumerSettings } from './consumers.js';
 import { DatabaseHealth } from './health.js';
 import { createBridgeMetrics } from './metrics.js';
 import { deleteExpiredTicks } from './retention.js';
@@ -34,12 +35,19 @@ const MONITOR_INTERVAL_MS = 5_000;
 
 export async function startBridge(config: BridgeConfig, log: Logger, registry: Registry): Promise<Bridge> {
   const metrics = createBridgeMetrics(registry);
-  const nats = await connectNats(config.NATS_URL, 'market-pipeline-bridge', log);
+  // The pipeline's own streams, consumers and tenant: a bridge never reads another's.
+  const names = pipelineNamesOf(config);
+  const consumers = bridgeConsumers(names);
+  const nats = await connectPipelineNats(config, names, 'market-pipeline-bridge', log);
   const jsm = await jetstreamManager(nats.nc);
-  await ensureStreams(jsm, {
-    maxAgeMs: config.NATS_STREAM_MAX_AGE_SECONDS * 1000,
-    duplicateWindowMs: config.NATS_DUPLICATE_WINDOW_SECONDS * 1000,
-  });
+  await ensureStreams(
+    jsm,
+    {
+      maxAgeMs: config.NATS_STREAM_MAX_AGE_SECONDS * 1000,
+      duplicateWindowMs: config.NATS_DUPLICATE_WINDOW_SECONDS * 1000,
+    },
+    names,
+  );
   const writes = config.BRIDGE_WRITE_CONCURRENCY;
   const tickLanes = {
     live: new Batch<Held<TickRow>>('ticks', config.LIVE_BATCH_SIZE, config.LIVE_BATCH_TIMEOUT),
@@ -56,7 +64,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
     ticks: { ackWaitMs: config.BRIDGE_ACK_WAIT, heldPerReplica: mostHeld(tickLanes, writes) },
     bars: { ackWaitMs: config.BRIDGE_ACK_WAIT, heldPerReplica: mostHeld(barLanes, writes) },
   };
-  for (const kind of ['ticks', 'bars'] as const) await ensureConsumer(jsm, kind, settings[kind]);
+  for (const kind of ['ticks', 'bars'] as const) await ensureConsumer(jsm, kind, settings[kind], consumers);
   const js = jetstream(nats.nc);
 
   const pool = createPgPool(config, 'market-pipeline-bridge');
@@ -65,11 +73,12 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
   const chHealth = new DatabaseHealth('clickhouse', metrics.databaseUp, log);
 
   const getConsumer = (kind: StreamKind) => async () => {
-    await ensureConsumer(jsm, kind, settings[kind]); // recreates it if it was deleted
-    return js.consumers.get(BRIDGE_CONSUMERS[kind].stream, BRIDGE_CONSUMERS[kind].durable);
+    await ensureConsumer(jsm, kind, settings[kind], consumers); // recreates it if it was deleted
+    return js.consumers.get(consumers[kind].stream, consumers[kind].durable);
   };
   const common = {
     js,
+    names,
     metrics,
     log,
     keepAliveMs: Math.floor(config.BRIDGE_ACK_WAIT / 3),
@@ -78,27 +87,43 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
   const ticks = new StreamWorker<TickRow>({
     ...common,
     kind: 'ticks',
-    consumerName: BRIDGE_CONSUMERS.ticks.durable,
+    consumerName: consumers.ticks.durable,
     getConsumer: getConsumer('ticks'),
     lanes: tickLanes,
-    toRow: (r) => (r.kind === 'tick' ? tickRow(r.tick, config.TENANT_ID) : unexpected(r.kind)),
+    // The row's tenant is the message's (routing verified it is the one this bridge serves).
+    toRow: (r) =>
+      r.kind === 'tick' ? tickRow(r.tick, r.tick.tenant_id ?? names.tenantId) : unexpected(r.kind),
     writer: tickWriter(pool),
     health: pgHealth,
   });
   const bars = new StreamWorker<BarRow>({
     ...common,
     kind: 'bars',
-    consumerName: BRIDGE_CONSUMERS.bars.durable,
+    consumerName: consumers.bars.durable,
     getConsumer: getConsumer('bars'),
     lanes: barLanes,
-    toRow: (r) => (r.kind === 'bar' ? barRow(r.bar, config.TENANT_ID) : unexpected(r.kind)),
+    toRow: (r) => (r.kind === 'bar' ? barRow(r.bar, r.bar.tenant_id ?? names.tenantId) : unexpected(r.kind)),
     writer: barWriter(ch),
     health: chHealth,
   });
-  const workers = [ticks, bars];
+  const legacy = await legacyWorkers({
+    ...common,
+    jsm,
+    config,
+    pool,
+    ch,
+    pgHealth,
+    chHealth,
+    tenantId: names.tenantId,
+  });
+  const workers = [ticks, bars, ...legacy.map((l) => l.worker)];
   const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
 
-  const monitor = new Monitor(jsm, pool, ch, pgHealth, chHealth, metrics, log);
+  const watched = [
+    ...Object.values(consumers).map((c) => ({ ...c, label: c.durable })),
+    ...legacy.map((l) => l.consumer),
+  ];
+  const monitor = new Monitor(jsm, watched, pool, ch, pgHealth, chHealth, metrics, log);
   const monitorTimer = setInterval(() => void monitor.poll(), MONITOR_INTERVAL_MS);
   void monitor.poll();
 
@@ -127,6 +152,8 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
   log.info(
     {
       tenant: config.TENANT_ID,
+      pipeline: names.pipelineId ?? '(seed names)',
+      streams: [consumers.ticks.stream, consumers.bars.stream],
       live: { size: config.LIVE_BATCH_SIZE, timeoutMs: config.LIVE_BATCH_TIMEOUT },
       historical: { size: config.HISTORICAL_BATCH_SIZE, timeoutMs: config.HISTORICAL_BATCH_TIMEOUT },
       ackWaitMs: config.BRIDGE_ACK_WAIT,
@@ -162,6 +189,104 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
   };
 }
 
+/**
+ * The upgrade path of a pipeline that ran under the seed's names (MARKET_TICKS, MARKET_BARS,
+ * durables bridge-ticks / bridge-bars) before it got a PIPELINE_ID: whatever its previous
+ * bridge had not written yet is still in those streams. While such a durable exists, this
+ * bridge drains it too, with the rules that applied there: a message without a tenant_id
+ * (published before tenants were carried) is stored under this bridge's tenant, as the
+ * previous version did; one for another tenant is dead-lettered. The worker stops when the
+ * durable or its stream is deleted (README: delete them once their lag is 0).
+ */
+async function legacyWorkers(o: {
+  js: ReturnType<typeof jetstream>;
+  jsm: JetStreamManager;
+  names: { pipelineId: string | undefined };
+  tenantId: string;
+  config: BridgeConfig;
+  pool: ReturnType<typeof createPgPool>;
+  ch: ReturnType<typeof createClickHouse>;
+  pgHealth: DatabaseHealth;
+  chHealth: DatabaseHealth;
+  metrics: ReturnType<typeof createBridgeMetrics>;
+  log: Logger;
+  keepAliveMs: number;
+  maxConcurrentWrites: number;
+}): Promise<{ worker: StreamWorker<TickRow> | StreamWorker<BarRow>; consumer: WatchedConsumer }[]> {
+  if (!o.names.pipelineId) return []; // under the seed's names those are this bridge's own consumers
+  const seed = pipelineNames({ tenantId: o.tenantId });
+  const found: { worker: StreamWorker<TickRow> | StreamWorker<BarRow>; consumer: WatchedConsumer }[] = [];
+  for (const kind of ['ticks', 'bars'] as const) {
+    const { stream, durable } = BRIDGE_CONSUMERS[kind];
+    if (!(await o.jsm.consumers.info(stream, durable).catch(() => undefined))) continue;
+    const label = `${durable} (seed names, draining)`;
+    o.log.warn({ stream, durable }, 'draining what the previous version left under the seed names');
+    const getConsumer = async () => {
+      try {
+        return await o.js.consumers.get(stream, durable);
+      } catch (error) {
+        if (/not found/i.test(reasonOf(error))) {
+          o.log.info({ stream, durable }, 'seed-named consumer gone: drain finished');
+          worker.stop();
+        }
+        throw error;
+      }
+    };
+    const common = {
+      js: o.js,
+      names: seed,
+      metrics: o.metrics,
+      log: o.log,
+      keepAliveMs: o.keepAliveMs,
+      maxConcurrentWrites: o.maxConcurrentWrites,
+      consumerName: label,
+      getConsumer,
+    };
+    const worker: StreamWorker<TickRow> | StreamWorker<BarRow> =
+      kind === 'ticks'
+        ? new StreamWorker<TickRow>({
+            ...common,
+            kind,
+            lanes: {
+              live: new Batch<Held<TickRow>>('ticks', o.config.LIVE_BATCH_SIZE, o.config.LIVE_BATCH_TIMEOUT),
+            },
+            toRow: (r) =>
+              r.kind === 'tick' ? tickRow(r.tick, r.tick.tenant_id ?? o.tenantId) : unexpected(r.kind),
+            writer: tickWriter(o.pool),
+            health: o.pgHealth,
+          })
+        : new StreamWorker<BarRow>({
+            ...common,
+            kind,
+            lanes: {
+              live: new Batch<Held<BarRow>>(
+                'bars_live',
+                o.config.LIVE_BATCH_SIZE,
+                o.config.LIVE_BATCH_TIMEOUT,
+              ),
+              historical: new Batch<Held<BarRow>>(
+                'bars_historical',
+                o.config.HISTORICAL_BATCH_SIZE,
+                o.config.HISTORICAL_BATCH_TIMEOUT,
+              ),
+            },
+            toRow: (r) =>
+              r.kind === 'bar' ? barRow(r.bar, r.bar.tenant_id ?? o.tenantId) : unexpected(r.kind),
+            writer: barWriter(o.ch),
+            health: o.chHealth,
+          });
+    found.push({ worker, consumer: { stream, durable, label } });
+  }
+  return found;
+}
+
+interface WatchedConsumer {
+  stream: string;
+  durable: string;
+  /** The consumer label of the lag metric. */
+  label: string;
+}
+
 function unexpected(kind: string): never {
   throw new Error(`routing produced a ${kind} on the wrong stream`);
 }
@@ -173,6 +298,7 @@ class Monitor {
 
   constructor(
     private readonly jsm: JetStreamManager,
+    private readonly consumers: WatchedConsumer[],
     private readonly pool: ReturnType<typeof createPgPool>,
     private readonly ch: ReturnType<typeof createClickHouse>,
     private readonly pgHealth: DatabaseHealth,
@@ -194,10 +320,10 @@ class Monitor {
 
   private async pollOnce(): Promise<void> {
     await Promise.all([
-      ...Object.values(BRIDGE_CONSUMERS).map(async (c) => {
+      ...this.consumers.map(async (c) => {
         try {
           const info = await this.jsm.consumers.info(c.stream, c.durable);
-          this.metrics.consumerLag.set({ consumer: c.durable }, info.num_pending + info.num_ack_pending);
+          this.metrics.consumerLag.set({ consumer: c.label }, info.num_pending + info.num_ack_pending);
         } catch (error) {
           this.log.debug({ consumer: c.durable, err: reasonOf(error) }, 'consumer info failed');
         }

@@ -2,7 +2,7 @@
 // server hands each message to one of them). Created or updated at start so that a changed
 // setting takes effect on the next rollout.
 import { AckPolicy, DeliverPolicy, type ConsumerConfig, type JetStreamManager } from '@nats-io/jetstream';
-import { STREAMS } from '../contracts/subjects.js';
+import { SEED_NAMES, type PipelineNames } from '../contracts/subjects.js';
 import { ensureDurableConsumer, NS_PER_MS } from '../nats/durable-consumer.js';
 import type { StreamKind } from './route.js';
 
@@ -11,13 +11,27 @@ import type { StreamKind } from './route.js';
 // same messages but cost nats-server 2.9 about a quarter more CPU per delivery (12.8
 // against 10.1 µs per message, fetch + ack of 100k messages, alternated three times);
 // anything else that ever lands in the stream is dead-lettered by the bridge's routing.
-export const BRIDGE_CONSUMERS: Record<
+//
+// One pair per pipeline: the durables keep their names, on the pipeline's own streams
+// (PipelineNames.streams), so two pipelines' bridges never share a consumer.
+export type BridgeConsumers = Record<
   StreamKind,
   { stream: string; durable: string; subjects: readonly string[] }
-> = {
-  ticks: { stream: STREAMS.ticks.name, durable: 'bridge-ticks', subjects: STREAMS.ticks.subjects },
-  bars: { stream: STREAMS.bars.name, durable: 'bridge-bars', subjects: STREAMS.bars.subjects },
-};
+>;
+
+export function bridgeConsumers(names: Pick<PipelineNames, 'streams'>): BridgeConsumers {
+  return {
+    ticks: {
+      stream: names.streams.ticks.name,
+      durable: 'bridge-ticks',
+      subjects: names.streams.ticks.subjects,
+    },
+    bars: { stream: names.streams.bars.name, durable: 'bridge-bars', subjects: names.streams.bars.subjects },
+  };
+}
+
+/** The consumers under the seed's names (a lone pipeline run with the defaults). */
+export const BRIDGE_CONSUMERS: BridgeConsumers = bridgeConsumers(SEED_NAMES);
 
 export interface ConsumerSettings {
   /** How long the server waits for an ack before redelivering; see bridgeConsumerConfig. */
@@ -42,8 +56,9 @@ export const REPLICAS_ROOM = 10;
 export function bridgeConsumerConfig(
   kind: StreamKind,
   s: ConsumerSettings,
+  consumers: BridgeConsumers = BRIDGE_CONSUMERS,
 ): Partial<ConsumerConfig> & { durable_name: string } {
-  const c = BRIDGE_CONSUMERS[kind];
+  const c = consumers[kind];
   return {
     durable_name: c.durable,
     ack_policy: AckPolicy.Explicit,
@@ -61,19 +76,20 @@ const COMPARED = ['ack_wait', 'max_ack_pending', 'max_deliver'] as const;
  * created before the filter was dropped keep theirs (equivalent; some servers refuse to
  * change a filter), so they are not "updated" to no filter.
  */
-function takesWholeStream(kind: StreamKind, filter: string | undefined): boolean {
-  return !filter || BRIDGE_CONSUMERS[kind].subjects.includes(filter);
+function takesWholeStream(subjects: readonly string[], filter: string | undefined): boolean {
+  return !filter || subjects.includes(filter);
 }
 
 export async function ensureConsumer(
   jsm: JetStreamManager,
   kind: StreamKind,
   s: ConsumerSettings,
+  consumers: BridgeConsumers = BRIDGE_CONSUMERS,
 ): Promise<void> {
-  const wanted = bridgeConsumerConfig(kind, s);
-  await ensureDurableConsumer(jsm, BRIDGE_CONSUMERS[kind].stream, wanted, (existing) => {
+  const wanted = bridgeConsumerConfig(kind, s, consumers);
+  await ensureDurableConsumer(jsm, consumers[kind].stream, wanted, (existing) => {
     const filter = existing.filter_subject;
-    const keepFilter = takesWholeStream(kind, filter);
+    const keepFilter = takesWholeStream(consumers[kind].subjects, filter);
     const differs = !keepFilter || COMPARED.some((k) => (existing[k] ?? undefined) !== wanted[k]);
     if (!differs) return undefined;
     return {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { encode, makeBar, makeTick } from '../../../test/support/market-messages.js';
+import { pipelineNames } from '../contracts/subjects.js';
 import { routeMessage } from './route.js';
 
 describe('routing and validating bridge messages', () => {
@@ -62,5 +63,63 @@ describe('routing and validating bridge messages', () => {
       expect({ args, routed }).toMatchObject({ routed: { ok: false, reason } });
       expect(routed.ok === false && routed.detail).toMatch(detail);
     }
+  });
+
+  describe('tenant and pipeline', () => {
+    const a = pipelineNames({ pipelineId: 'market_fx-a', tenantId: 'acme' });
+    const b = pipelineNames({ pipelineId: 'market_fx-b', tenantId: 'globex' });
+
+    it("accepts its own tenant's messages on its own subjects", () => {
+      const tick = makeTick({ tenant_id: 'acme' });
+      expect(routeMessage('ticks', a.tickSubject('EUR/USD'), encode(tick), a)).toMatchObject({
+        ok: true,
+        tick,
+      });
+      const bar = makeBar({ tenant_id: 'acme' });
+      expect(routeMessage('bars', a.barSubject('EUR/USD', '5m'), encode(bar), a)).toMatchObject({
+        ok: true,
+        bar,
+      });
+    });
+
+    it("refuses another tenant's message, and one without a tenant, naming both tenants", () => {
+      const foreign = routeMessage(
+        'ticks',
+        a.tickSubject('EUR/USD'),
+        encode(makeTick({ tenant_id: 'globex' })),
+        a,
+      );
+      expect(foreign).toMatchObject({ ok: false, reason: 'wrong_tenant' });
+      expect(!foreign.ok && foreign.detail).toMatch(/tenant globex; this pipeline serves tenant acme/);
+      const bar = routeMessage(
+        'bars',
+        a.barSubject('EUR/USD', '5m'),
+        encode(makeBar({ tenant_id: 'globex' })),
+        a,
+      );
+      expect(bar).toMatchObject({ ok: false, reason: 'wrong_tenant' });
+      const none = routeMessage('ticks', a.tickSubject('EUR/USD'), encode(makeTick()), a);
+      expect(none).toMatchObject({ ok: false, reason: 'wrong_tenant' });
+      expect(!none.ok && none.detail).toMatch(/no tenant_id/);
+    });
+
+    it("refuses a message on another pipeline's subject", () => {
+      const tick = makeTick({ tenant_id: 'acme' });
+      expect(routeMessage('ticks', b.tickSubject('EUR/USD'), encode(tick), a)).toMatchObject({
+        ok: false,
+        reason: 'subject_mismatch',
+      });
+    });
+
+    it('under the seed names accepts messages without a tenant (published before tenants were carried)', () => {
+      const seed = pipelineNames({ tenantId: 'system' });
+      expect(routeMessage('ticks', 'ticks.EURUSD', encode(makeTick()), seed)).toMatchObject({ ok: true });
+      expect(
+        routeMessage('ticks', 'ticks.EURUSD', encode(makeTick({ tenant_id: 'acme' })), seed),
+      ).toMatchObject({
+        ok: false,
+        reason: 'wrong_tenant',
+      });
+    });
   });
 });

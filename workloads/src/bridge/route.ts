@@ -2,6 +2,8 @@
 // typed tick/bar with the batch ("lane") it belongs to, or the reason it goes to the DLQ.
 // Routing is on `source`, as in the seed: polygon_websocket ticks → PostgreSQL;
 // live_aggregated bars (live lane) and polygon_historical bars (historical lane) → ClickHouse.
+// A message is this pipeline's only on its own subject (names) and for its own tenant
+// (contracts/tenancy.ts); anything else is a dead letter, never a row of the wrong tenant.
 import type { z } from 'zod';
 import {
   BAR_SOURCES,
@@ -11,7 +13,8 @@ import {
   type Bar,
   type Tick,
 } from '../contracts/messages.js';
-import { barSubject, tickSubject } from '../contracts/subjects.js';
+import { SEED_NAMES, type PipelineNames } from '../contracts/subjects.js';
+import { foreignTenant } from '../contracts/tenancy.js';
 import { describeIssues } from '../contracts/zod-issues.js';
 
 export type StreamKind = 'ticks' | 'bars';
@@ -23,6 +26,7 @@ export const DEAD_LETTER_REASONS = [
   'unknown_timeframe',
   'wrong_source',
   'subject_mismatch',
+  'wrong_tenant',
   'rejected_by_database',
 ] as const;
 export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
@@ -40,7 +44,14 @@ const decoder = new TextDecoder();
  */
 export const MAX_TIMESTAMP_MS = Date.UTC(2200, 0, 1);
 
-export function routeMessage(stream: StreamKind, subject: string, data: Uint8Array): Routed {
+type RouteNames = Pick<PipelineNames, 'tickSubject' | 'barSubject' | 'tenantId' | 'pipelineId'>;
+
+export function routeMessage(
+  stream: StreamKind,
+  subject: string,
+  data: Uint8Array,
+  names: RouteNames = SEED_NAMES,
+): Routed {
   let payload: unknown;
   try {
     payload = JSON.parse(decoder.decode(data));
@@ -54,14 +65,19 @@ export function routeMessage(stream: StreamKind, subject: string, data: Uint8Arr
   if (stream === 'bars' && source === TICK_SOURCE) {
     return { ok: false, reason: 'wrong_source', detail: `a tick (source ${TICK_SOURCE}) on ${subject}` };
   }
-  return stream === 'ticks' ? routeTick(subject, payload) : routeBar(subject, payload);
+  return stream === 'ticks' ? routeTick(subject, payload, names) : routeBar(subject, payload, names);
 }
 
-function routeTick(subject: string, payload: unknown): Routed {
+function wrongTenant(carried: string | undefined, names: RouteNames): Routed | undefined {
+  const detail = foreignTenant(names, carried);
+  return detail === undefined ? undefined : { ok: false, reason: 'wrong_tenant', detail };
+}
+
+function routeTick(subject: string, payload: unknown, names: RouteNames): Routed {
   const parsed = parseTick(payload);
   if (!parsed.success) return invalid(parsed.error);
   if (parsed.data.timestamp_ms >= MAX_TIMESTAMP_MS) return outOfRange(parsed.data.timestamp_ms);
-  const expected = tickSubject(parsed.data.symbol);
+  const expected = names.tickSubject(parsed.data.symbol);
   if (subject !== expected) {
     return {
       ok: false,
@@ -69,15 +85,17 @@ function routeTick(subject: string, payload: unknown): Routed {
       detail: `${subject} carries ${parsed.data.symbol} (expected ${expected})`,
     };
   }
-  return { ok: true, kind: 'tick', lane: 'live', tick: parsed.data };
+  return (
+    wrongTenant(parsed.data.tenant_id, names) ?? { ok: true, kind: 'tick', lane: 'live', tick: parsed.data }
+  );
 }
 
-function routeBar(subject: string, payload: unknown): Routed {
+function routeBar(subject: string, payload: unknown, names: RouteNames): Routed {
   const parsed = barSchema.safeParse(payload);
   if (!parsed.success) return invalid(parsed.error);
   const bar = parsed.data;
   if (bar.timestamp_ms >= MAX_TIMESTAMP_MS) return outOfRange(bar.timestamp_ms);
-  const expected = barSubject(bar.symbol, bar.timeframe);
+  const expected = names.barSubject(bar.symbol, bar.timeframe);
   if (subject !== expected) {
     return {
       ok: false,
@@ -85,7 +103,14 @@ function routeBar(subject: string, payload: unknown): Routed {
       detail: `${subject} carries ${bar.symbol} ${bar.timeframe} (expected ${expected})`,
     };
   }
-  return { ok: true, kind: 'bar', lane: bar.source === 'polygon_historical' ? 'historical' : 'live', bar };
+  return (
+    wrongTenant(bar.tenant_id, names) ?? {
+      ok: true,
+      kind: 'bar',
+      lane: bar.source === 'polygon_historical' ? 'historical' : 'live',
+      bar,
+    }
+  );
 }
 
 function outOfRange(timestampMs: number): Routed {

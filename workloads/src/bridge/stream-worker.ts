@@ -21,6 +21,7 @@ import { Backoff, sleep } from '../runtime/backoff.js';
 import type { Logger } from '../runtime/logger.js';
 import { reasonOf } from '../runtime/failure.js';
 import { publishDeadLetter } from '../nats/dead-letter.js';
+import type { PipelineNames } from '../contracts/subjects.js';
 import type { Batch } from './batch.js';
 import type { DatabaseHealth } from './health.js';
 import type { BridgeMetrics } from './metrics.js';
@@ -36,6 +37,8 @@ type RoutedOk = Extract<Routed, { ok: true }>;
 
 export interface StreamWorkerOptions<R> {
   kind: StreamKind;
+  /** The pipeline's subjects and tenant (route.ts); the seed's names and tenant when unset. */
+  names?: PipelineNames;
   consumerName: string;
   /** Re-fetches the consumer handle (after an error it may have been recreated). */
   getConsumer: () => Promise<Consumer>;
@@ -200,7 +203,7 @@ export class StreamWorker<R> {
   /** Routes one message into its lane; returns the dead-letter publish if it is a bad one. */
   private receive(msg: JsMsg): Promise<void> | undefined {
     this.receivedCount.inc();
-    const routed = routeMessage(this.o.kind, msg.subject, msg.data);
+    const routed = routeMessage(this.o.kind, msg.subject, msg.data, this.o.names);
     if (!routed.ok) return this.deadLetter(msg, routed.reason, routed.detail);
     const lane = this.o.lanes[routed.lane];
     if (!lane) return this.deadLetter(msg, 'wrong_source', `no ${routed.lane} lane on ${this.o.kind}`);
@@ -220,14 +223,18 @@ export class StreamWorker<R> {
 
   private async deadLetter(msg: JsMsg, reason: DeadLetterReason, detail: string): Promise<void> {
     try {
-      await publishDeadLetter(this.o.js, {
-        subject: msg.subject,
-        data: msg.data,
-        reason: `${reason}: ${detail}`,
-        // The stream sequence identifies a message without an id across redeliveries.
-        messageId: msg.headers?.get('Nats-Msg-Id') || `${msg.info.stream}:${msg.seq}`,
-        service: 'bridge',
-      });
+      await publishDeadLetter(
+        this.o.js,
+        {
+          subject: msg.subject,
+          data: msg.data,
+          reason: `${reason}: ${detail}`,
+          // The stream sequence identifies a message without an id across redeliveries.
+          messageId: msg.headers?.get('Nats-Msg-Id') || `${msg.info.stream}:${msg.seq}`,
+          service: 'bridge',
+        },
+        this.o.names,
+      );
     } catch (error) {
       // Not acked: the server redelivers it after ack_wait and it is routed again.
       this.o.metrics.deadLetterFailures.inc();

@@ -73,7 +73,7 @@ describe('collector with the Kafka tick archive', () => {
     const byId = new Map(records.map((r) => [r.headers['message-id'], r]));
     expect(byId.size).toBe(ticks.length);
     for (const tick of ticks) {
-      const record = byId.get(tickMessageId(tick));
+      const record = byId.get(tickMessageId(tick, 'system'));
       expect(record?.key).toBe(tick.symbol.replace('/', ''));
       expect(tickSchema.parse(JSON.parse(record!.value))).toEqual(tick);
     }

@@ -120,10 +120,12 @@ describe('collector with the Polygon simulator', () => {
 
     const stored = await readStream(nc, STREAMS.ticks.name);
     const ticks = stored.map((m) => tickSchema.parse(m.json()));
-    expect(ticks.map(({ ingested_at: _, ...rest }) => rest)).toEqual(EXPECTED);
+    expect(ticks.map(({ ingested_at: _, ...rest }) => rest)).toEqual(
+      EXPECTED.map((t) => ({ tenant_id: 'system', ...t })),
+    );
     for (const [i, m] of stored.entries()) {
       expect(m.subject).toBe(`ticks.${ticks[i]!.symbol.replace('/', '')}`);
-      expect(m.headers?.get('Nats-Msg-Id')).toBe(tickMessageId(ticks[i]!));
+      expect(m.headers?.get('Nats-Msg-Id')).toBe(tickMessageId(ticks[i]!, 'system'));
       expect(Math.abs(Date.parse(ticks[i]!.ingested_at) - Date.now())).toBeLessThan(60_000);
     }
 

@@ -15,9 +15,9 @@ import { createHash } from 'node:crypto';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { Registry } from 'prom-client';
 import { feedGapMessageId, feedGapSchema, type FeedGap } from '../contracts/messages.js';
-import { FEED_GAP_SUBJECT, tickSubject } from '../contracts/subjects.js';
+import { pipelineNamesOf, type PipelineNames } from '../contracts/subjects.js';
 import { ConfirmedPublishQueue, type QueuedMessage } from '../nats/confirmed-queue.js';
-import { connectNats, type NatsHandle } from '../nats/connection.js';
+import { connectPipelineNats, type NatsHandle } from '../nats/connection.js';
 import { publishDeadLetter } from '../nats/dead-letter.js';
 import { ensureStreams, type StreamSettings } from '../nats/streams.js';
 import { Backoff, sleep } from '../runtime/backoff.js';
@@ -78,6 +78,8 @@ export class Collector {
   private readonly metrics: CollectorMetrics;
   private readonly throttle: LogThrottle;
   private readonly encoder: TickEncoder;
+  /** This pipeline's subjects, streams and id scope (PIPELINE_ID, TENANT_ID). */
+  private readonly names: PipelineNames;
   private readonly stats = new Map<string, SymbolStats>();
   private readonly disconnects: DisconnectGaps;
   private readonly overflow = new OverflowGaps();
@@ -107,7 +109,8 @@ export class Collector {
     this.log = options.log;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.throttle = new LogThrottle(this.log);
-    this.encoder = new TickEncoder(this.config.PIP_SIZES);
+    this.names = pipelineNamesOf(this.config);
+    this.encoder = new TickEncoder(this.config.PIP_SIZES, this.names);
     for (const symbol of this.config.SYMBOLS) this.statsOf(symbol);
     this.disconnects = new DisconnectGaps(this.config.SYMBOLS);
     this.silence = new SilenceWatch(
@@ -134,13 +137,14 @@ export class Collector {
   /** Connects to NATS, then to Polygon. Resolves once the feed runs (not once subscribed). */
   async start(): Promise<void> {
     const { config, log } = this;
-    this.nats = await connectNats(config.NATS_URL, 'market-pipeline-collector', log);
+    this.nats = await connectPipelineNats(config, this.names, 'market-pipeline-collector', log);
     this.js = jetstream(this.nats.nc);
     this.jsm = await jetstreamManager(this.nats.nc);
-    await ensureStreams(this.jsm, this.streamSettings());
+    await ensureStreams(this.jsm, this.streamSettings(), this.names);
     if (this.stopping) return;
 
     this.ticks = new ConfirmedPublishQueue<OutgoingTick>(this.nats.nc, {
+      inboxPrefix: this.names.inboxPrefix,
       capacity: config.COLLECTOR_BUFFER_MAX_TICKS,
       window: config.COLLECTOR_PUBLISH_WINDOW,
       ackTimeoutMs: config.COLLECTOR_PUBLISH_TIMEOUT_MS,
@@ -152,6 +156,7 @@ export class Collector {
       onSendFailed: (reason, noStream) => this.publishFailed('ticks', reason, noStream),
     });
     this.events = new ConfirmedPublishQueue<QueuedMessage>(this.nats.nc, {
+      inboxPrefix: this.names.inboxPrefix,
       capacity: EVENT_QUEUE_CAPACITY,
       window: 64,
       ackTimeoutMs: config.COLLECTOR_PUBLISH_TIMEOUT_MS,
@@ -309,13 +314,17 @@ export class Collector {
   }
 
   private recordGap(span: Omit<FeedGap, 'detected_at'>): void {
-    const gap = feedGapSchema.parse({ ...span, detected_at: new Date().toISOString() });
+    const gap = feedGapSchema.parse({
+      tenant_id: this.names.tenantId,
+      ...span,
+      detected_at: new Date().toISOString(),
+    });
     this.metrics.feedGaps.inc({ kind: gap.kind });
     this.log.warn({ gap }, 'feed gap recorded');
     const queued = this.events?.offer({
-      subject: FEED_GAP_SUBJECT,
+      subject: this.names.feedGapSubject,
       data: JSON.stringify(gap),
-      msgId: feedGapMessageId(gap),
+      msgId: feedGapMessageId(gap, this.names.idScope),
     });
     if (!queued) {
       this.metrics.dropped.inc({ reason: 'event_buffer_full' });
@@ -344,16 +353,16 @@ export class Collector {
   private async sendDeadLetter(rejected: RejectedQuote): Promise<void> {
     const backoff = new Backoff({ initialMs: 200, maxMs: 5000 });
     const letter = {
-      subject: tickSubject(rejected.symbol),
+      subject: this.names.tickSubject(rejected.symbol),
       data: new TextEncoder().encode(rejected.raw),
       reason: rejected.reason,
       // The same bad quote (a repeated frame) is one dead letter.
-      messageId: `q:${createHash('sha1').update(rejected.raw).digest('base64url')}`,
+      messageId: `${this.names.idScope}|q:${createHash('sha1').update(rejected.raw).digest('base64url')}`,
       service: SERVICE,
     };
     while (!this.giveUp.signal.aborted) {
       try {
-        await publishDeadLetter(this.js!, letter);
+        await publishDeadLetter(this.js!, letter, this.names);
         return;
       } catch (error) {
         this.publishFailed('dead_letters', (error as Error).message, false);
@@ -384,7 +393,7 @@ export class Collector {
     );
     // The stream can vanish (a NATS server restarted without its store): recreate it.
     if (noStream && !this.streamsRepair && this.jsm) {
-      this.streamsRepair = ensureStreams(this.jsm, this.streamSettings())
+      this.streamsRepair = ensureStreams(this.jsm, this.streamSettings(), this.names)
         .then(() => this.log.info('JetStream streams re-created'))
         .catch((error: Error) => this.log.warn({ err: error.message }, 'could not re-create the streams'))
         .finally(() => setTimeout(() => (this.streamsRepair = undefined), 5000).unref());

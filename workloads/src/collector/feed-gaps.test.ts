@@ -79,9 +79,9 @@ describe('feed_gap message', () => {
   });
 
   it('has an id that ignores the detection time and symbol order but not the span', () => {
-    const id = feedGapMessageId(gap);
-    expect(feedGapMessageId({ ...gap, symbols: ['EUR/USD', 'USD/JPY'] })).toBe(id);
-    expect(feedGapMessageId({ ...gap, end_ms: 2001 })).not.toBe(id);
-    expect(feedGapMessageId({ ...gap, kind: 'buffer_overflow' })).not.toBe(id);
+    const id = feedGapMessageId(gap, 'system');
+    expect(feedGapMessageId({ ...gap, symbols: ['EUR/USD', 'USD/JPY'] }, 'system')).toBe(id);
+    expect(feedGapMessageId({ ...gap, end_ms: 2001 }, 'system')).not.toBe(id);
+    expect(feedGapMessageId({ ...gap, kind: 'buffer_overflow' }, 'system')).not.toBe(id);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { tickMessageId, tickSchema } from '../contracts/messages.js';
 import { parseFrame, quoteEventSchema, type Quote } from './polygon-frames.js';
+import { pipelineNames } from '../contracts/subjects.js';
 import { TickEncoder } from './quote-to-tick.js';
 
 const INGESTED = '2024-01-25T16:00:00.200Z';
@@ -30,6 +31,7 @@ describe('quote → tick', () => {
 
   it('fills the fixed fields from the quote and the receipt time', () => {
     expect(encoder.toTick(quote('EUR/USD', 1.0848, 1.085), INGESTED)).toEqual({
+      tenant_id: 'system',
       symbol: 'EUR/USD',
       bid: 1.0848,
       ask: 1.085,
@@ -49,10 +51,23 @@ describe('quote → tick', () => {
       const tick = encoder.toTick(q, INGESTED);
       expect(JSON.parse(out.data as string)).toEqual(tick);
       expect(out.subject).toBe(`ticks.${q.symbol.replace('/', '')}`);
-      expect(out.msgId).toBe(tickMessageId(tick));
+      expect(out.msgId).toBe(tickMessageId(tick, 'system'));
       expect(out.symbol).toBe(q.symbol);
       expect(out.timestampMs).toBe(q.timestampMs);
     }
+  });
+
+  it("names a pipeline's ticks after it: prefixed subject, tenant in the message, scoped id", () => {
+    const names = pipelineNames({ pipelineId: 'market_fx-a', tenantId: 'acme' });
+    const named = new TickEncoder({}, names);
+    const q = quote('EUR/USD', 1.0848, 1.085);
+    const out = named.encode(q, INGESTED);
+    expect(out.subject).toBe('mp.market_fx-a.ticks.EURUSD');
+    expect(JSON.parse(out.data as string)).toEqual(named.toTick(q, INGESTED));
+    expect(tickSchema.parse(JSON.parse(out.data as string)).tenant_id).toBe('acme');
+    // The same quote seen by another pipeline is another message (no cross-pipeline dedup).
+    expect(out.msgId).toBe(tickMessageId(named.toTick(q, INGESTED), 'market_fx-a/acme'));
+    expect(out.msgId).not.toBe(encoder.encode(q, INGESTED).msgId);
   });
 
   it('gives a replayed quote the same id whenever it arrives, and a different quote another', () => {

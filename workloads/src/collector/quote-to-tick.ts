@@ -5,7 +5,7 @@
 // claim against tickSchema), and the JSON is written by a template instead of
 // JSON.stringify (symbols are [A-Z/] only and numbers print as JSON numbers).
 import { tickMessageId, TICK_SOURCE, type Tick } from '../contracts/messages.js';
-import { tickSubject } from '../contracts/subjects.js';
+import { SEED_NAMES, type PipelineNames } from '../contracts/subjects.js';
 import { pipSizeOf, toPips, type PipSizes } from '../contracts/symbols.js';
 import type { QueuedMessage } from '../nats/confirmed-queue.js';
 import type { Quote } from './polygon-frames.js';
@@ -25,11 +25,20 @@ interface SymbolFacts {
 export class TickEncoder {
   private readonly facts = new Map<string, SymbolFacts>();
 
-  constructor(private readonly pipSizes: PipSizes = {}) {}
+  /** `"tenant_id":"…",` of every tick: the tenant pattern needs no JSON escaping. */
+  private readonly tenantJson: string;
+
+  constructor(
+    private readonly pipSizes: PipSizes = {},
+    private readonly names: PipelineNames = SEED_NAMES,
+  ) {
+    this.tenantJson = `"tenant_id":"${names.tenantId}",`;
+  }
 
   toTick(quote: Quote, ingestedAt: string): Tick {
     const { pip } = this.factsOf(quote.symbol);
     return {
+      tenant_id: this.names.tenantId,
       symbol: quote.symbol,
       bid: quote.bid,
       ask: quote.ask,
@@ -49,9 +58,12 @@ export class TickEncoder {
     const { subject, pip } = this.factsOf(symbol);
     const mid = (bid + ask) / 2;
     const spread = toPips(ask - bid, pip);
-    const msgId = tickMessageId({ symbol, timestamp_ms: timestampMs, bid, ask, exchange });
+    const msgId = tickMessageId(
+      { symbol, timestamp_ms: timestampMs, bid, ask, exchange },
+      this.names.idScope,
+    );
     const data =
-      `{"symbol":"${symbol}","bid":${bid},"ask":${ask},"mid":${mid},"spread":${spread},` +
+      `{${this.tenantJson}"symbol":"${symbol}","bid":${bid},"ask":${ask},"mid":${mid},"spread":${spread},` +
       `"timestamp_ms":${timestampMs},"exchange":${exchange},"source":"${TICK_SOURCE}",` +
       `"event_type":"quote","ingested_at":"${ingestedAt}"}`;
     // V8 keeps a concatenation as a rope of its pieces: about 1.1 KB per buffered tick
@@ -64,7 +76,7 @@ export class TickEncoder {
   private factsOf(symbol: string): SymbolFacts {
     let facts = this.facts.get(symbol);
     if (!facts) {
-      facts = { subject: tickSubject(symbol), pip: pipSizeOf(symbol, this.pipSizes) };
+      facts = { subject: this.names.tickSubject(symbol), pip: pipSizeOf(symbol, this.pipSizes) };
       this.facts.set(symbol, facts);
     }
     return facts;

@@ -68,7 +68,7 @@ describe('tick archive (JetStream → Kafka)', () => {
       ticks.map((t) => ({
         subject: tickSubject(t.symbol),
         data: JSON.stringify(t),
-        msgId: tickMessageId(t),
+        msgId: tickMessageId(t, 'system'),
       })),
     );
     return ticks;
@@ -100,7 +100,7 @@ describe('tick archive (JetStream → Kafka)', () => {
     const byId = new Map(records.map((r) => [r.headers['message-id'], r]));
     expect(byId.size).toBe(500);
     for (const t of expected) {
-      const r = byId.get(tickMessageId(t))!;
+      const r = byId.get(tickMessageId(t, 'system'))!;
       expect(r).toBeDefined();
       expect(r.key).toBe(t.symbol.replace('/', ''));
       expect(JSON.parse(r.value)).toEqual(t);
@@ -112,7 +112,7 @@ describe('tick archive (JetStream → Kafka)', () => {
     const all = await readRecords(brokers, topic, 560);
     await archiver.stop();
     expect(new Set(all.map((r) => r.headers['message-id']))).toEqual(
-      new Set([...expected, ...more].map(tickMessageId)),
+      new Set([...expected, ...more].map((t) => tickMessageId(t, 'system'))),
     );
     expect(await topicSize(brokers, topic)).toBe(560);
 

@@ -20,7 +20,7 @@ import {
 } from '@nats-io/jetstream';
 import { Counter, Gauge } from 'prom-client';
 import { parseTick, tickMessageId } from '../contracts/messages.js';
-import { STREAMS, tickKafkaKey } from '../contracts/subjects.js';
+import { kafkaHeaders, pipelineNamesOf, tickKafkaKey, type PipelineNames } from '../contracts/subjects.js';
 import { ArchiveProducer, type ArchiveRecord } from '../kafka/archive-producer.js';
 import { ensureDurableConsumer, NS_PER_MS } from '../nats/durable-consumer.js';
 import { Backoff, sleep } from '../runtime/backoff.js';
@@ -46,6 +46,9 @@ class TickArchiver implements Companion {
   private readonly backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
   private readonly throttle: LogThrottle;
   private readonly metrics;
+  private readonly names: PipelineNames;
+  /** Tenant and pipeline of every record (topics may be shared by several pipelines). */
+  private readonly headers: Record<string, string>;
   private consumer: Consumer | undefined;
   private topicReady = false;
   private lastArchivedSeq = 0;
@@ -54,6 +57,8 @@ class TickArchiver implements Companion {
   constructor(private readonly options: CompanionContext) {
     const { config, registry } = options;
     this.topic = config.KAFKA_TICK_TOPIC;
+    this.names = pipelineNamesOf(config);
+    this.headers = kafkaHeaders(this.names);
     this.batchSize = config.COLLECTOR_ARCHIVE_BATCH_SIZE;
     this.throttle = new LogThrottle(options.log);
     this.producer = new ArchiveProducer({
@@ -131,7 +136,7 @@ class TickArchiver implements Companion {
     if (!this.consumer) {
       const nc = this.options.nats.nc;
       const jsm = await jetstreamManager(nc);
-      const stream = STREAMS.ticks.name;
+      const stream = this.names.streams.ticks.name;
       await ensureDurableConsumer(jsm, stream, {
         durable_name: ARCHIVE_CONSUMER,
         // Explicit acks (not AckAll): a second process on the same consumer could
@@ -180,17 +185,29 @@ class TickArchiver implements Companion {
       decoded = undefined;
     }
     const tick = parseTick(decoded);
-    if (!tick.success) {
+    // Another tenant's tick in this pipeline's stream is not this pipeline's to archive (the
+    // bridge dead-letters it); a tick without a tenant predates tenants and is this stream's.
+    const foreign = tick.success && (tick.data.tenant_id ?? this.names.tenantId) !== this.names.tenantId;
+    if (!tick.success || foreign) {
       this.metrics.skipped.inc();
       this.throttle.write(
         'warn',
         'archive_invalid',
-        { subject: m.subject, seq: m.seq, reason: tick.error.issues[0]?.message },
-        'tick archive: skipping a message that is not a valid tick',
+        {
+          subject: m.subject,
+          seq: m.seq,
+          reason: tick.success ? `tenant ${tick.data.tenant_id}` : tick.error.issues[0]?.message,
+        },
+        'tick archive: skipping a message that is not a valid tick of this tenant',
       );
       return undefined;
     }
-    return { key: tickKafkaKey(tick.data.symbol), value, messageId: tickMessageId(tick.data) };
+    return {
+      key: tickKafkaKey(tick.data.symbol),
+      value,
+      messageId: tickMessageId(tick.data, this.names.idScope),
+      headers: this.headers,
+    };
   }
 
   /** Sends until Kafka confirms, telling JetStream the batch is still being worked on. */

@@ -87,6 +87,8 @@ interface ExpectedBar {
   end_time: string;
   source: 'live_aggregated';
   event_type: 'ohlcv';
+  /** The aggregator's TENANT_ID, carried in every bar. */
+  tenant_id: string;
 }
 
 /** Bars of `tf` over [from, to) from the ticks of tenant `system` and the configured symbols. */
@@ -122,6 +124,7 @@ function referenceBars(ticks: Tick[], tf: Tf, from: number, to: number): Expecte
       end_time: new Date(start + DURATION[tf]).toISOString(),
       source: 'live_aggregated',
       event_type: 'ohlcv',
+      tenant_id: 'system',
     });
   }
   return bars;
@@ -397,7 +400,7 @@ describe('aggregate command (PostgreSQL, NATS JetStream, Kafka)', () => {
       const bar = p.bar as unknown as ExpectedBar & { ingested_at: string };
       expect(p.subject).toBe(`bars.${bar.symbol.replace('/', '')}.${bar.timeframe}`);
       expect(p.id).toBe(
-        `b:${bar.symbol.replace('/', '')}:${bar.timeframe}:${bar.timestamp_ms}:live_aggregated:${bar.open}:${bar.high}:${bar.low}:${bar.close}:${bar.volume}`,
+        `system|b:${bar.symbol.replace('/', '')}:${bar.timeframe}:${bar.timestamp_ms}:live_aggregated:${bar.open}:${bar.high}:${bar.low}:${bar.close}:${bar.volume}`,
       );
       expect(Date.parse(bar.ingested_at)).toBeGreaterThanOrEqual(started);
     }

@@ -92,11 +92,11 @@ async function aggregate(
   shutdown.add('PostgreSQL pool', () => pool.end());
   const db = `PostgreSQL at ${config.TIMESCALEDB_HOST}:${config.TIMESCALEDB_PORT}/${config.TIMESCALEDB_DATABASE}`;
   await asStep(db, () => pool.query('SELECT 1'));
-  const { js, jsm } = await connectJobJetStream(config, SERVICE, log, shutdown);
+  const { js, jsm, names } = await connectJobJetStream(config, SERVICE, log, shutdown);
   const archive = await openBarArchive(config, shutdown);
   return runAggregation(
     { windows, tenantId: config.TENANT_ID, symbols: config.SYMBOLS, pipSizes: config.PIP_SIZES },
-    { pool, js, jsm, archive, log, signal: shutdown.signal },
+    { pool, js, jsm, archive, names, log, signal: shutdown.signal },
   );
 }
 

@@ -116,8 +116,8 @@ async function backfill(
       throw new Error(`table(s) ${missing.join(', ')} missing: run market-pipeline migrate`);
   });
 
-  const { js, jsm, where } = await connectJobJetStream(config, SERVICE, log, shutdown);
-  const feedGaps = await asStep(`${where}: feed gaps`, () => FeedGapInbox.open(js, jsm, log));
+  const { js, jsm, where, names } = await connectJobJetStream(config, SERVICE, log, shutdown);
+  const feedGaps = await asStep(`${where}: feed gaps`, () => FeedGapInbox.open(js, jsm, names, log));
   const archive = await openBarArchive(config, shutdown);
 
   const rest = new PolygonRestClient({
@@ -142,7 +142,7 @@ async function backfill(
       settleMs: config.BACKFILL_SETTLE_MINUTES * 60_000,
       explicit,
     },
-    { ch, rest, sink: { js, archive }, feedGaps, progress, log },
+    { ch, rest, sink: { js, archive, names }, feedGaps, progress, log },
   );
 }
 

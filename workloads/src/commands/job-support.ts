@@ -5,9 +5,10 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import type { z } from 'zod';
 import { EXIT_USAGE } from '../cli.js';
 import type { kafkaEnv, natsEnv } from '../contracts/env.js';
+import { pipelineNamesOf, type PipelineNames } from '../contracts/subjects.js';
 import { UsageError } from '../runtime/command-args.js';
 import type { BarArchive } from '../aggregator/bar-message.js';
-import { connectNats, redactUrl, type NatsHandle } from '../nats/connection.js';
+import { connectPipelineNats, redactUrl, type NatsHandle } from '../nats/connection.js';
 import { ensureStreams } from '../nats/streams.js';
 import { ConfigError, loadConfig } from '../runtime/config.js';
 import { asStep, reasonOf } from '../runtime/failure.js';
@@ -84,6 +85,8 @@ export async function runJob(
 
 export interface JobJetStream {
   nats: NatsHandle;
+  /** The pipeline's subjects, streams and id scope (PIPELINE_ID, TENANT_ID). */
+  names: PipelineNames;
   js: JetStreamClient;
   jsm: JetStreamManager;
   /** "NATS at <url>", for step names. */
@@ -92,26 +95,31 @@ export interface JobJetStream {
 
 /** Connects to NATS (failing fast when it is down: the CronJob retries) and ensures the streams. */
 export async function connectJobJetStream(
-  config: z.infer<typeof natsEnv>,
+  config: z.infer<typeof natsEnv> & { TENANT_ID: string },
   service: string,
   log: Logger,
   shutdown: Shutdown,
 ): Promise<JobJetStream> {
   const where = `NATS at ${redactUrl(config.NATS_URL)}`;
+  const names = pipelineNamesOf(config);
   // Fail fast when NATS is down, but ride out a short disconnect while publishing.
   const nats = await asStep(where, () =>
-    connectNats(config.NATS_URL, service, log, { waitOnFirstConnect: false, maxReconnectAttempts: 10 }),
+    connectPipelineNats(config, names, service, log, { waitOnFirstConnect: false, maxReconnectAttempts: 10 }),
   );
   shutdown.add('NATS connection', () => nats.nc.close());
   const jsm = await asStep(`${where}: JetStream`, async () => {
     const manager = await jetstreamManager(nats.nc);
-    await ensureStreams(manager, {
-      maxAgeMs: config.NATS_STREAM_MAX_AGE_SECONDS * 1000,
-      duplicateWindowMs: config.NATS_DUPLICATE_WINDOW_SECONDS * 1000,
-    });
+    await ensureStreams(
+      manager,
+      {
+        maxAgeMs: config.NATS_STREAM_MAX_AGE_SECONDS * 1000,
+        duplicateWindowMs: config.NATS_DUPLICATE_WINDOW_SECONDS * 1000,
+      },
+      names,
+    );
     return manager;
   });
-  return { nats, js: jetstream(nats.nc), jsm, where };
+  return { nats, names, js: jetstream(nats.nc), jsm, where };
 }
 
 /** The Kafka bar archive when KAFKA_BROKERS is set (its topic created if missing), else undefined. */

@@ -2,11 +2,29 @@
 // the variable names: the operator sets exactly these, and the workloads validate them.
 import { z } from 'zod';
 import { env } from '../runtime/config.js';
+import { pipelineIdSchema, tenantIdSchema } from './subjects.js';
 import { symbolSchema } from './symbols.js';
 import { TIMEFRAMES, timeframeSchema } from './timeframes.js';
 
 export const natsEnv = z.object({
   NATS_URL: env.url(['nats', 'tls']),
+  /**
+   * Names everything the pipeline creates on NATS (subjects, streams, inboxes, message ids;
+   * contracts/subjects.ts). Unset: the seed's names (ticks.<SYM>, MARKET_TICKS, …), for one
+   * pipeline on its NATS. The operator sets `<namespace>_<name>`, so pipelines sharing a NATS
+   * never meet there.
+   */
+  PIPELINE_ID: pipelineIdSchema.optional(),
+  /**
+   * Credentials of the pipeline's own NATS user (at most one kind): user and password, an
+   * nkey seed (SU…), or the content of a .creds file (JWT + nkey seed). Unset: no credentials
+   * (or those in NATS_URL). See README "Many pipelines on one set of servers" for the
+   * permissions such a user needs.
+   */
+  NATS_USER: env.string().optional(),
+  NATS_PASSWORD: env.string().optional(),
+  NATS_NKEY_SEED: env.string().optional(),
+  NATS_CREDS: env.string().optional(),
   /** How long JetStream keeps messages (seconds). */
   NATS_STREAM_MAX_AGE_SECONDS: env.positiveInt().default(7 * 24 * 3600),
   /** Duplicate window of the streams (seconds). */
@@ -62,7 +80,8 @@ const pipSizesVar = z
   .default({});
 
 export const tenantEnv = z.object({
-  TENANT_ID: env.string().default('system'),
+  /** Tenant of the rows this pipeline stores, carried in every message and event it produces. */
+  TENANT_ID: tenantIdSchema.default('system'),
 });
 
 export const marketEnv = tenantEnv.extend({

@@ -120,15 +120,25 @@ describe('message schemas', () => {
   });
 
   it('gives the same quote the same id and different quotes different ids', () => {
-    expect(tickMessageId(tick)).toBe(tickMessageId({ ...tick, ingested_at: 'later' } as Tick));
-    expect(tickMessageId(tick)).not.toBe(tickMessageId({ ...tick, bid: 1.0847 }));
-    expect(tickMessageId(tick)).not.toBe(tickMessageId({ ...tick, timestamp_ms: tick.timestamp_ms + 1 }));
+    expect(tickMessageId(tick, 'system')).toBe(
+      tickMessageId({ ...tick, ingested_at: 'later' } as Tick, 'system'),
+    );
+    expect(tickMessageId(tick, 'system')).not.toBe(tickMessageId({ ...tick, bid: 1.0847 }, 'system'));
+    expect(tickMessageId(tick, 'system')).not.toBe(
+      tickMessageId({ ...tick, timestamp_ms: tick.timestamp_ms + 1 }, 'system'),
+    );
   });
 
   it('gives a corrected bar a new id but a re-published one the same', () => {
-    expect(barMessageId(bar)).toBe(barMessageId({ ...bar, ingested_at: '2024-01-25T10:10:00.000Z' } as Bar));
-    expect(barMessageId(bar)).not.toBe(barMessageId({ ...bar, volume: 1235, close: 1.0853 }));
-    expect(barMessageId(bar)).not.toBe(barMessageId({ ...bar, source: 'polygon_historical' }));
+    expect(barMessageId(bar, 'system')).toBe(
+      barMessageId({ ...bar, ingested_at: '2024-01-25T10:10:00.000Z' } as Bar, 'system'),
+    );
+    expect(barMessageId(bar, 'system')).not.toBe(
+      barMessageId({ ...bar, volume: 1235, close: 1.0853 }, 'system'),
+    );
+    expect(barMessageId(bar, 'system')).not.toBe(
+      barMessageId({ ...bar, source: 'polygon_historical' }, 'system'),
+    );
   });
 
   it('marks feed-gap repairs only on historical bars, with an id of their own', () => {
@@ -136,7 +146,9 @@ describe('message schemas', () => {
     expect(barSchema.parse({ ...historical, feed_gap_repair: true }).feed_gap_repair).toBe(true);
     expect(barSchema.safeParse({ ...bar, feed_gap_repair: true }).success).toBe(false);
     expect(barSchema.safeParse({ ...historical, feed_gap_repair: false }).success).toBe(false);
-    expect(barMessageId({ ...historical, feed_gap_repair: true })).not.toBe(barMessageId(historical));
+    expect(barMessageId({ ...historical, feed_gap_repair: true }, 'system')).not.toBe(
+      barMessageId(historical, 'system'),
+    );
   });
 });
 

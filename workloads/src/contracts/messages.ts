@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { pipSizeOf, SYMBOL_PATTERN, symbolSchema, subjectToken, toPips, type PipSizes } from './symbols.js';
 import { barEnd, timeframeSchema, type Timeframe } from './timeframes.js';
+import { TENANT_ID_PATTERN, tenantIdSchema } from './subjects.js';
 
 const finite = z.number().finite();
 const epochMs = z.number().int().nonnegative();
@@ -12,8 +13,17 @@ export const TICK_SOURCE = 'polygon_websocket';
 export const BAR_SOURCES = ['live_aggregated', 'polygon_historical'] as const;
 export type BarSource = (typeof BAR_SOURCES)[number];
 
+/**
+ * The tenant a message belongs to, set by its producer from TENANT_ID. The bridge stores a
+ * message under this tenant only if it is the tenant the bridge serves (else: dead letter,
+ * reason wrong_tenant). Optional only so that messages published before tenants were carried
+ * (still in a stream at upgrade) stay readable; see bridge/route.ts for when those are accepted.
+ */
+const tenantField = tenantIdSchema.optional();
+
 export const tickSchema = z
   .object({
+    tenant_id: tenantField,
     symbol: symbolSchema,
     bid: finite.positive(),
     ask: finite.positive(),
@@ -31,6 +41,7 @@ export const tickSchema = z
 export type Tick = z.infer<typeof tickSchema>;
 
 const TICK_KEYS = 10;
+const TICK_KEYS_WITH_TENANT = 11;
 /** An ISO-8601 UTC time as toISOString() writes it, on a day every month has (01–28). */
 const PLAIN_ISO_UTC =
   /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
@@ -45,8 +56,15 @@ const PLAIN_ISO_UTC =
 export function isPlainTick(value: unknown): value is Tick {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const t = value as Record<string, unknown>;
-  const { symbol, bid, ask, mid, spread, timestamp_ms, exchange, ingested_at } = t;
+  const { symbol, bid, ask, mid, spread, timestamp_ms, exchange, ingested_at, tenant_id } = t;
+  const keys = Object.keys(t).length;
   return (
+    (tenant_id === undefined
+      ? keys === TICK_KEYS
+      : keys === TICK_KEYS_WITH_TENANT &&
+        typeof tenant_id === 'string' &&
+        TENANT_ID_PATTERN.test(tenant_id) &&
+        tenant_id.length <= 63) &&
     typeof symbol === 'string' &&
     typeof bid === 'number' &&
     typeof ask === 'number' &&
@@ -57,7 +75,6 @@ export function isPlainTick(value: unknown): value is Tick {
     typeof ingested_at === 'string' &&
     t.source === TICK_SOURCE &&
     t.event_type === 'quote' &&
-    Object.keys(t).length === TICK_KEYS &&
     bid > 0 &&
     ask > 0 &&
     mid > 0 &&
@@ -80,6 +97,7 @@ export function parseTick(value: unknown): z.ZodSafeParseResult<Tick> {
 
 export const barSchema = z
   .object({
+    tenant_id: tenantField,
     symbol: symbolSchema,
     timeframe: timeframeSchema,
     /** Bar start. */
@@ -135,6 +153,8 @@ export interface Ohlcv {
 }
 
 export interface BarOrigin {
+  /** The producer's TENANT_ID, carried in the message. */
+  tenantId: string;
   source: BarSource;
   /** ingested_at: the version of the bar within its rank (barVersion). */
   ingestedAt: Date;
@@ -151,6 +171,7 @@ export interface BarOrigin {
 export function ohlcvBar(b: Ohlcv, origin: BarOrigin): Bar {
   const pip = pipSizeOf(b.symbol, origin.pipSizes);
   return barSchema.parse({
+    tenant_id: origin.tenantId,
     symbol: b.symbol,
     timeframe: b.timeframe,
     timestamp_ms: b.startMs,
@@ -179,6 +200,8 @@ export function ohlcvBar(b: Ohlcv, origin: BarOrigin): Bar {
 export const FEED_GAP_KINDS = ['disconnect', 'buffer_overflow'] as const;
 export const feedGapSchema = z
   .object({
+    /** The collector's tenant: a gap filler acts only on its own tenant's gaps. */
+    tenant_id: tenantField,
     kind: z.enum(FEED_GAP_KINDS),
     symbols: z.array(symbolSchema).min(1),
     start_ms: epochMs,
@@ -190,9 +213,19 @@ export const feedGapSchema = z
   .refine((g) => g.end_ms >= g.start_ms, { message: 'end_ms must not be before start_ms', path: ['end_ms'] });
 export type FeedGap = z.infer<typeof feedGapSchema>;
 
+/*
+ * Message ids (Nats-Msg-Id, and the Kafka message-id header) start with the producing
+ * pipeline's idScope (subjects.ts PipelineNames: `<tenant>` or `<pipeline id>/<tenant>`), so
+ * two pipelines that see the same quote, or build the same bar, never produce the same id:
+ * neither is dropped as the other's duplicate, wherever their messages meet.
+ */
+
 /** Id of a gap: the same span reported twice (a re-published event) gets the same id. */
-export function feedGapMessageId(g: Pick<FeedGap, 'kind' | 'symbols' | 'start_ms' | 'end_ms'>): string {
-  return `g:${g.kind}:${g.start_ms}:${g.end_ms}:${[...g.symbols].sort().map(subjectToken).join(',')}`;
+export function feedGapMessageId(
+  g: Pick<FeedGap, 'kind' | 'symbols' | 'start_ms' | 'end_ms'>,
+  scope: string,
+): string {
+  return `${scope}|g:${g.kind}:${g.start_ms}:${g.end_ms}:${[...g.symbols].sort().map(subjectToken).join(',')}`;
 }
 
 /**
@@ -200,8 +233,11 @@ export function feedGapMessageId(g: Pick<FeedGap, 'kind' | 'symbols' | 'start_ms
  * (JetStream drops it within the duplicate window, the database's unique key after that);
  * two different quotes in the same millisecond get different ids.
  */
-export function tickMessageId(t: Pick<Tick, 'symbol' | 'timestamp_ms' | 'bid' | 'ask' | 'exchange'>): string {
-  return `t:${subjectToken(t.symbol)}:${t.timestamp_ms}:${t.bid}:${t.ask}:${t.exchange}`;
+export function tickMessageId(
+  t: Pick<Tick, 'symbol' | 'timestamp_ms' | 'bid' | 'ask' | 'exchange'>,
+  scope: string,
+): string {
+  return `${scope}|t:${subjectToken(t.symbol)}:${t.timestamp_ms}:${t.bid}:${t.ask}:${t.exchange}`;
 }
 
 /**
@@ -224,9 +260,10 @@ export function barMessageId(
     | 'volume'
     | 'feed_gap_repair'
   >,
+  scope: string,
 ): string {
   const source = b.feed_gap_repair ? `${b.source}+repair` : b.source;
-  return `b:${subjectToken(b.symbol)}:${b.timeframe}:${b.timestamp_ms}:${source}:${b.open}:${b.high}:${b.low}:${b.close}:${b.volume}`;
+  return `${scope}|b:${subjectToken(b.symbol)}:${b.timeframe}:${b.timestamp_ms}:${source}:${b.open}:${b.high}:${b.low}:${b.close}:${b.volume}`;
 }
 
 /**

@@ -40,6 +40,11 @@ export interface ConfirmedQueueOptions<T extends QueuedMessage> {
   onConfirmed?(item: T, duplicate: boolean, latencySeconds: number): void;
   /** A publish failed and will be retried (no stream, JetStream error, timeout, closed connection). */
   onSendFailed?(reason: string, noStream: boolean): void;
+  /**
+   * Prefix of the confirmations' inbox: the connection's own (PipelineNames.inboxPrefix), so
+   * a NATS user limited to its pipeline's inboxes may subscribe to it. Default `_INBOX`.
+   */
+  inboxPrefix?: string;
 }
 
 /** The server writes `"duplicate": true` (with a space) into the ack of a repeated id. */
@@ -49,7 +54,7 @@ export class ConfirmedPublishQueue<T extends QueuedMessage> {
   private readonly pending: PendingLog<T>;
   /** Entries published and not yet answered, by send id, in send order. */
   private readonly inFlight = new Map<number, Entry<T>>();
-  private readonly inbox = createInbox();
+  private readonly inbox: string;
   private readonly replyPrefix: string;
   /** Batched writes when the client allows them, else one publish() per message. */
   private readonly wire: WireBatch | undefined;
@@ -66,6 +71,7 @@ export class ConfirmedPublishQueue<T extends QueuedMessage> {
     private readonly options: ConfirmedQueueOptions<T>,
   ) {
     this.pending = new PendingLog<T>(options.capacity);
+    this.inbox = createInbox(options.inboxPrefix);
     this.replyPrefix = `${this.inbox}.`;
     this.wire = WireBatch.for(nc);
     this.backoff = new Backoff({ initialMs: 100, maxMs: 5000, ...options.retry });

@@ -1,7 +1,7 @@
-// Creates or updates the three JetStream streams. Every service that publishes or consumes
+// Creates or updates the four JetStream streams of a pipeline. Every service that publishes or consumes
 // calls this at start, so the order in which services start does not matter.
 import { RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
-import { STREAMS } from '../contracts/subjects.js';
+import { SEED_NAMES, type PipelineNames } from '../contracts/subjects.js';
 import { NS_PER_MS } from './durable-consumer.js';
 
 export interface StreamSettings {
@@ -18,8 +18,12 @@ export const DEFAULT_STREAM_SETTINGS: StreamSettings = {
 
 type NamedStreamConfig = Partial<StreamConfig> & { name: string };
 
-export function streamConfigs(settings: StreamSettings): NamedStreamConfig[] {
-  return Object.values(STREAMS).map((s) => ({
+/** The four streams of one pipeline (PipelineNames.streams; the seed's when unnamed). */
+export function streamConfigs(
+  settings: StreamSettings,
+  names: Pick<PipelineNames, 'streams'> = SEED_NAMES,
+): NamedStreamConfig[] {
+  return Object.values(names.streams).map((s) => ({
     name: s.name,
     subjects: [...s.subjects],
     storage: StorageType.File,
@@ -29,8 +33,12 @@ export function streamConfigs(settings: StreamSettings): NamedStreamConfig[] {
   }));
 }
 
-export async function ensureStreams(jsm: JetStreamManager, settings: StreamSettings): Promise<void> {
-  for (const config of streamConfigs(settings)) {
+export async function ensureStreams(
+  jsm: JetStreamManager,
+  settings: StreamSettings,
+  names: Pick<PipelineNames, 'streams'> = SEED_NAMES,
+): Promise<void> {
+  for (const config of streamConfigs(settings, names)) {
     const existing = await jsm.streams.info(config.name).catch(() => undefined);
     if (!existing) {
       await jsm.streams.add(config).catch(async (error: Error) => {
