@@ -1,16 +1,13 @@
-// The nats-server binary the test environment uses: NATS_SERVER_BIN from .test-env/env when
-// scripts/test-env/nats.sh writes it (its own build), else the nats-server on PATH (the one
-// nats.sh installs from Debian). Missing, a test fails here, loudly, whatever CI says.
-import { execFileSync } from 'node:child_process';
-
+// The nats-server binary the test environment runs: NATS_SERVER_BIN, which
+// scripts/test-env/nats.sh writes to .test-env/env (its own build of the pinned version),
+// never whatever nats-server happens to be on PATH (Debian's may be years older). Missing,
+// a test fails here, loudly, whatever CI says.
 export function natsServerBinary(): string {
-  const fromEnv = process.env.NATS_SERVER_BIN;
-  if (fromEnv) return fromEnv;
-  try {
-    return execFileSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' }).trim();
-  } catch {
+  const bin = process.env.NATS_SERVER_BIN ?? '';
+  if (bin === '') {
     throw new Error(
-      'no nats-server: NATS_SERVER_BIN is unset and none is on PATH (run `make test-env`, then source .test-env/env)',
+      'NATS_SERVER_BIN is not set: run `make test-env` (it builds nats-server and writes .test-env/env)',
     );
   }
+  return bin;
 }

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { natsServerBinary } from './nats-server-bin.js';
 
 export interface PrivateNats {
   url: string;
@@ -44,12 +45,7 @@ export async function waitForPort(port: number, timeoutMs: number, what: string)
 }
 
 export async function startPrivateNats(): Promise<PrivateNats> {
-  const bin = process.env.NATS_SERVER_BIN ?? '';
-  if (bin === '') {
-    throw new Error(
-      'NATS_SERVER_BIN is not set: run `make test-env` (it builds nats-server and writes .test-env/env)',
-    );
-  }
+  const bin = natsServerBinary();
 
   const storeDir = mkdtempSync(path.join(os.tmpdir(), 'mp-nats-'));
   const port = await freePort();
