@@ -20,6 +20,7 @@
 // ticks or bars appear under the other's tenant and that both collected the shared symbol.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1CronJob, V1Job, V1Pod } from '@kubernetes/client-node';
 import { parseAllDocuments, stringify } from 'yaml';
 import { barStart, TIMEFRAME_MS, type Timeframe } from '../workloads/src/contracts/timeframes.js';
@@ -511,7 +512,8 @@ export class Scenario {
     const watch = (async () => {
       while (!abort.signal.aborted) {
         await this.assertHealthy();
-        await new Promise((r) => setTimeout(r, 2000));
+        // Abortable, so the pause ends with the work and leaves no timer to hold jest open.
+        await sleep(2000, undefined, { signal: abort.signal }).catch(() => undefined);
       }
     })();
     try {
