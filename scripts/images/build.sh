@@ -19,10 +19,10 @@ registry=${IMAGE_REGISTRY:-ghcr.io/suho}
 tag=${IMAGE_TAG:-$(node -p "require('$IM_REPO/package.json').version")}
 bases=${IMAGE_BASES:-auto}
 
-registry_reachable() { curl -sS -o /dev/null -m 5 https://registry-1.docker.io/v2/ 2>/dev/null; }
+source "$IM_REPO/scripts/test-env/registry.sh"
 
 if [ "$bases" = auto ]; then
-  if registry_reachable; then bases=upstream; else bases=local; fi
+  if container_registry_reachable; then bases=upstream; else bases=local; fi
   im_log "IMAGE_BASES=auto: $bases"
 fi
 im_engine

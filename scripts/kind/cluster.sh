@@ -9,7 +9,7 @@
 #   KIND_NODE_IMAGE_SOURCE  auto (default) | offline | upstream. upstream: the pinned
 #                           kindest/node of e2e/kind/kind-config.yaml (Docker with internet).
 #                           offline: node-image.sh; auto: upstream when that image is in the
-#                           engine or a registry resolves, else offline.
+#                           engine or Docker Hub's registry answers, else offline.
 #   KIND_DEBIAN_IMAGE       offline only: the local Debian image the node image starts from
 #                           (default: DEBIAN_IMAGE, else scripts/images/debian-base.sh's).
 #   DOCKER_HOST             the engine, as docker itself reads it.
@@ -34,10 +34,9 @@ node_image_source() {
     offline | upstream) echo "$source" ;;
     auto)
       upstream_image=$(sed -n 's/^ *image: *//p' "$upstream_config" | head -n1)
-      # A name lookup only: kindest/node lives on Docker Hub; where no registry resolves
-      # (this project's machines), the offline image is the only way.
-      if docker image inspect "$upstream_image" >/dev/null 2>&1 ||
-        timeout 5 getent hosts registry-1.docker.io >/dev/null 2>&1; then
+      # kindest/node lives on Docker Hub; where no registry answers (this project's
+      # machines), the offline image is the only way.
+      if docker image inspect "$upstream_image" >/dev/null 2>&1 || container_registry_reachable; then
         echo upstream
       else
         echo offline

@@ -4,6 +4,7 @@ kind_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 kind_repo=$(cd "$kind_here/../.." && pwd)
 source "$kind_repo/scripts/test-env/versions.sh"
 source "$kind_here/versions.sh"
+source "$kind_repo/scripts/test-env/registry.sh"
 
 # Every built binary lives outside the repository in the tools cache, one folder per
 # component and version, so a fresh clone (CI) reuses them and a version bump rebuilds
