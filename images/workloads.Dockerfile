@@ -38,7 +38,8 @@ FROM ${NODE_IMAGE}
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini=0.19.0-1+b3 \
  && rm -rf /var/lib/apt/lists/*
-ENV NODE_ENV=production
+ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=16
 WORKDIR /app
 COPY package.json ./
 COPY --from=deps /src/node_modules node_modules

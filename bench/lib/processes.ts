@@ -6,6 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../test/support/private-nats.js';
+import { WORKLOAD_NODE_OPTIONS } from '../../workloads/src/runtime/node-options.js';
 
 /** The checkout: the nearest folder above this file with bin/market-pipeline.js (source or dist). */
 function findRepoRoot(): string {
@@ -200,7 +201,13 @@ export async function startWorkload(args: string[], options: SpawnOptions): Prom
   const metricsPort = await freePort();
   const spawned = spawnNode(CLI, args, {
     ...options,
-    env: { LOG_LEVEL: 'warn', ...options.env, METRICS_PORT: String(metricsPort) },
+    // The flags the images and the operator's pods give every workload (runtime/node-options.ts).
+    env: {
+      LOG_LEVEL: 'warn',
+      NODE_OPTIONS: WORKLOAD_NODE_OPTIONS,
+      ...options.env,
+      METRICS_PORT: String(metricsPort),
+    },
   });
   const base = `http://127.0.0.1:${metricsPort}`;
   const metricsText = async () => (await fetch(`${base}/metrics`)).text();

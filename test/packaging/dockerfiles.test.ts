@@ -13,6 +13,7 @@ import { makePipeline, polygonSource } from '../../operator/test/support/pipelin
 import { commands } from '../../workloads/src/cli.js';
 import { readDockerignore } from './dockerignore.js';
 import { instructions, readDockerfile, workdir, type Dockerfile, type Stage } from './dockerfile.js';
+import { WORKLOAD_NODE_OPTIONS } from '../../workloads/src/runtime/node-options.js';
 
 const root = process.cwd();
 const packageJson = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
@@ -251,6 +252,29 @@ describe('workload image entry point', () => {
       expect(unknown.filter((name) => !PENDING_COMMANDS.includes(name))).toEqual([]);
       expect(rendered.size - unknown.length).toBeGreaterThanOrEqual(4);
     }
+  });
+
+  it("runs node with the workloads' flags, as the pods the operator renders and the benchmarks do", () => {
+    const env = instructions(final, 'ENV').flatMap((i) => i.args);
+    expect(env).toContain(`NODE_OPTIONS=${WORKLOAD_NODE_OPTIONS}`);
+    const state = desiredState(makePipeline({}));
+    const containers = state.objects.flatMap((d) => {
+      const o = d.object as {
+        spec?: {
+          template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } };
+          jobTemplate?: {
+            spec?: { template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } } };
+          };
+        };
+      };
+      return [
+        ...(o.spec?.template?.spec?.containers ?? []),
+        ...(o.spec?.jobTemplate?.spec?.template?.spec?.containers ?? []),
+      ];
+    });
+    expect(containers.length).toBeGreaterThan(3);
+    for (const c of containers)
+      expect(c.env).toContainEqual({ name: 'NODE_OPTIONS', value: WORKLOAD_NODE_OPTIONS });
   });
 
   it('is on PATH in the image and execs node on the built CLI, under tini as PID 1', () => {

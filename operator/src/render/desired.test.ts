@@ -4,6 +4,7 @@ import { TIMEFRAME_MS, TIMEFRAME_SCHEDULE, TIMEFRAMES } from '../../../workloads
 import { makePipeline, polygonSource } from '../../test/support/pipelines.js';
 import { aggregatorDeadlines, desiredState, type DesiredState } from './desired.js';
 import { ANNOTATION, LABEL, MANAGED_BY } from './names.js';
+import { WORKLOAD_NODE_OPTIONS } from '../../../workloads/src/runtime/node-options.js';
 
 function find<T>(state: DesiredState, kind: string, name: string): T {
   const found = state.objects.find((d) => d.kind === kind && d.object.metadata.name === name);
@@ -218,9 +219,10 @@ describe('desired state of a MarketPipeline', () => {
     const state = desiredState(pipeline);
     const env = (name: string, kind = 'Deployment') =>
       Object.fromEntries(
-        (templates(state).find(([w]) => w === `${kind}/${name}`)![1].spec!.containers[0]!.env ?? []).map(
-          (e) => [e.name, e.valueFrom?.secretKeyRef ?? e.value],
-        ),
+        (templates(state).find(([w]) => w === `${kind}/${name}`)![1].spec!.containers[0]!.env ?? [])
+          // Every container has the workloads' node flags (runtime/node-options.ts); not a secret.
+          .filter((e) => e.name !== 'NODE_OPTIONS')
+          .map((e) => [e.name, e.valueFrom?.secretKeyRef ?? e.value]),
       );
     expect(env('fx-collector')).toEqual({ POLYGON_API_KEY: { name: 'polygon', key: 'apiKey' } });
     expect(env('fx-bridge')).toEqual({
@@ -250,7 +252,10 @@ describe('desired state of a MarketPipeline', () => {
     );
     const collectorEnv = templates(state).find(([w]) => w === 'Deployment/fx-collector')![1].spec!
       .containers[0]!.env;
-    expect(collectorEnv).toEqual([{ name: 'POLYGON_API_KEY', value: 'simulator' }]);
+    expect(collectorEnv).toEqual([
+      { name: 'NODE_OPTIONS', value: WORKLOAD_NODE_OPTIONS },
+      { name: 'POLYGON_API_KEY', value: 'simulator' },
+    ]);
     // The simulator accepts exactly one key: it must be the one the collector sends.
     const simulatorEnv = templates(state).find(([w]) => w === 'Deployment/fx-simulator')![1].spec!
       .containers[0]!.env;

@@ -8,6 +8,7 @@ import type {
   V1ResourceRequirements,
 } from '@kubernetes/client-node';
 import type { MarketPipelineSpec, Resources } from '../crd/spec.js';
+import { WORKLOAD_NODE_OPTIONS } from '../../../workloads/src/runtime/node-options.js';
 import { literalEnv, secretEnv, WORKLOAD_METRICS_PORT } from './env.js';
 import { childName, LABEL, selectorLabels, type Component } from './names.js';
 
@@ -122,6 +123,8 @@ export function podTemplate(input: PodTemplateInput): V1PodTemplateSpec {
       valueFrom: { secretKeyRef: { name: s.ref.name, key: s.ref.key } },
     })),
     ...Object.entries(literalEnv(component, spec)).map(([name, value]): V1EnvVar => ({ name, value })),
+    // Also set by the image; rendered too, so a pipeline on an image of its own gets it.
+    { name: 'NODE_OPTIONS', value: WORKLOAD_NODE_OPTIONS },
   ].sort((a, b) => a.name.localeCompare(b.name));
 
   const container: V1Container = {
