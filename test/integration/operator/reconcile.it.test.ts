@@ -17,6 +17,7 @@ import type { KubeObject, Kind } from '../../../operator/src/kube/resources.js';
 import { desiredState } from '../../../operator/src/render/desired.js';
 import { ANNOTATION, LABEL } from '../../../operator/src/render/names.js';
 import { startOperator, type OperatorInstance } from '../../../operator/src/run.js';
+import { WORKLOAD_NODE_OPTIONS } from '../../../workloads/src/runtime/node-options.js';
 import {
   contains,
   createTestNamespace,
@@ -339,6 +340,7 @@ describe('MarketPipeline operator against a real control plane', () => {
       KubeObject & { spec: { template: { spec: { containers: { env: unknown[] }[] } } } }
     >('Deployment', 'switch-collector');
     expect(collector!.spec.template.spec.containers[0]!.env).toEqual([
+      { name: 'NODE_OPTIONS', value: WORKLOAD_NODE_OPTIONS },
       { name: 'POLYGON_API_KEY', valueFrom: { secretKeyRef: { name: 'polygon', key: 'apiKey' } } },
     ]);
     expect(await condition('switch', 'SimulatorReady')).toBeUndefined();

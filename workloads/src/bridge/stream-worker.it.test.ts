@@ -105,8 +105,12 @@ describe('stream worker', () => {
     expect(writer.maxInFlight).toBe(CONCURRENCY);
     expect(new Set(writer.stored).size).toBe(TICKS);
     expect(writer.stored).toHaveLength(TICKS);
-    // Held at most: the batches being written plus one full lane.
-    expect(Math.max(...writer.pendingSeen)).toBeLessThanOrEqual((CONCURRENCY + 1) * BATCH);
+    // Held at most: the batches being written plus one full lane, as the server counts them.
+    // The server's count may also still include the batch acked just before: nats-server
+    // 2.11+ applies acks from a queue of the consumer's, so a pull sent after an ack can be
+    // served before that ack is counted (2.9 applied them in order). Unbounded pulling would
+    // still show here as many more batches.
+    expect(Math.max(...writer.pendingSeen)).toBeLessThanOrEqual((CONCURRENCY + 2) * BATCH);
     const info = await consumerInfo();
     expect(info.num_ack_pending).toBe(0);
     expect(info.num_pending).toBe(0);
