@@ -102,6 +102,11 @@ export class Operator {
     this.controller = new Controller(CONTROLLER_NAME, this.queue, reconciler.reconcile, metrics, log);
   }
 
+  /** The MarketPipelines in the cache (none while standing by: the informers run on the leader). */
+  listPipelines(): MarketPipeline[] {
+    return this.pipelines.list();
+  }
+
   /** Caches filled (every informer listed once): the workers may trust what they read. */
   get synced(): boolean {
     return this.pipelines.synced && this.owned.every((i) => i.synced);

@@ -8,6 +8,7 @@ import type { Logger } from '../../workloads/src/runtime/logger.js';
 import { createRegistry, startOpsServer, type OpsServer } from '../../workloads/src/runtime/ops-server.js';
 import type { OperatorConfig } from './config.js';
 import { createControllerMetrics } from './controller/metrics.js';
+import { createPipelineMetrics } from './controller/pipeline-metrics.js';
 import { KubeClient } from './kube/client.js';
 import { LeaderElector } from './leader/elector.js';
 import { kubeLeaseStore } from './leader/lease-store.js';
@@ -44,6 +45,7 @@ export async function startOperator(
     render: { ...DEFAULT_RENDER_OPTIONS, workloadCommand: config.WORKLOAD_COMMAND.split(/\s+/) },
     identity,
   });
+  createPipelineMetrics(registry, () => operator.listPipelines());
 
   const leaseName = config.LEADER_ELECTION_ID;
   const leaseNamespace = config.LEADER_ELECTION_NAMESPACE ?? config.POD_NAMESPACE ?? 'default';

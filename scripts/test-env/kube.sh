@@ -242,7 +242,12 @@ start() {
     if ! kcm_healthy; then te_stop_daemon kube-controller-manager; start_kcm 9>&-; fi
   fi
   write_kubeconfig "$KUBECONFIG_FILE" admin "$(token admin)"
-  te_env kube "KUBECONFIG=$KUBECONFIG_FILE" "K8S_BIN_DIR=$BIN_DIR"
+  # promtool for the chart's alert-rule tests, which run with the other chart tests (a
+  # no-op once built: the first run on a machine takes a few minutes).
+  local promtool
+  promtool=$("$TE_SCRIPTS/build-promtool.sh" 9>&- | tail -n 1)
+  [ -x "$promtool" ] || te_die "build-promtool.sh printed '$promtool', not an executable"
+  te_env kube "KUBECONFIG=$KUBECONFIG_FILE" "K8S_BIN_DIR=$BIN_DIR" "PROMTOOL=$promtool"
 }
 
 stop() {

@@ -13,3 +13,5 @@ NODE_VERSION=$(tr -d ' \nv' <"$(dirname "${BASH_SOURCE[0]}")/../../.nvmrc")
 NATS_VERSION=v2.15.3
 # The oldest nats-server the product supports (README), for TE_NATS_VERSION=... make test.
 NATS_OLDEST_VERSION=v2.11.17
+# promtool checks and unit-tests the chart's alert rules: Prometheus 3.16.0's Go module.
+PROMETHEUS_MODULE_VERSION=v0.316.0

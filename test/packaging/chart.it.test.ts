@@ -17,7 +17,10 @@ import {
 } from '../support/kube.js';
 import { CHART, manifests, renderChart, serverDryRun, type Manifest } from './helm-chart.js';
 
-const SERVICE_MONITOR_CRD = 'servicemonitors.monitoring.coreos.com';
+const MONITORING_CRDS = [
+  ['servicemonitors.monitoring.coreos.com', 'test/packaging/fixtures/servicemonitor-crd.yaml'],
+  ['prometheusrules.monitoring.coreos.com', 'test/packaging/fixtures/prometheusrule-crd.yaml'],
+] as const;
 
 let client: KubeClient;
 let namespace: string;
@@ -26,27 +29,30 @@ let watchB: string;
 let restricted: string;
 
 /**
- * The ServiceMonitor CRD, so the chart's ServiceMonitors are validated too. Installed only when
- * absent (a real prometheus-operator CRD is used as is) and left in place: other test files
- * may be applying ServiceMonitors at the same time, and deleting a CRD deletes its objects.
+ * The ServiceMonitor and PrometheusRule CRDs, so the chart's ServiceMonitors and rules are
+ * validated too. Installed only when absent (a real prometheus-operator CRD is used as is)
+ * and left in place: other test files may be applying such objects at the same time, and
+ * deleting a CRD deletes its objects.
  */
-async function ensureServiceMonitorCrd(): Promise<void> {
-  const existing = await client.get('CustomResourceDefinition', undefined, SERVICE_MONITOR_CRD);
-  if (!existing) {
-    const crd = parse(readFileSync('test/packaging/fixtures/servicemonitor-crd.yaml', 'utf8')) as KubeObject;
-    await client.apply(crd, { fieldManager: TEST_FIELD_MANAGER, force: true });
+async function ensureMonitoringCrds(): Promise<void> {
+  for (const [name, fixture] of MONITORING_CRDS) {
+    const existing = await client.get('CustomResourceDefinition', undefined, name);
+    if (!existing) {
+      const crd = parse(readFileSync(fixture, 'utf8')) as KubeObject;
+      await client.apply(crd, { fieldManager: TEST_FIELD_MANAGER, force: true });
+    }
+    await waitFor(`the ${name} CRD to be Established`, async () => {
+      const live = await client.get<
+        KubeObject & { status?: { conditions?: { type: string; status: string }[] } }
+      >('CustomResourceDefinition', undefined, name);
+      return live?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+    });
   }
-  await waitFor('the ServiceMonitor CRD to be Established', async () => {
-    const live = await client.get<
-      KubeObject & { status?: { conditions?: { type: string; status: string }[] } }
-    >('CustomResourceDefinition', undefined, SERVICE_MONITOR_CRD);
-    return live?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
-  });
 }
 
 beforeAll(async () => {
   ({ client } = await testKubeClient());
-  await ensureServiceMonitorCrd();
+  await ensureMonitoringCrds();
   [namespace, watchA, watchB] = await Promise.all([
     createTestNamespace(client, 'chart'),
     createTestNamespace(client, 'chart-a'),
@@ -87,7 +93,7 @@ describe('helm lint', () => {
     ['cluster-wide-values.yaml'],
     ['namespaced-values.yaml'],
     ['dev-values.yaml'],
-    ['servicemonitor-values.yaml'],
+    ['monitoring-values.yaml'],
   ])('passes --strict with %s', async (values) => {
     const result = await runTool('helm', [
       'lint',
@@ -202,13 +208,18 @@ describe('rendered manifests pass a server-side dry run', () => {
     }
   });
 
-  it('ci/servicemonitor-values.yaml: ServiceMonitors for the operator and the pipelines', async () => {
-    const objects = await renderAndAdmit({ values: ['servicemonitor-values.yaml'] });
+  it('ci/monitoring-values.yaml: ServiceMonitors for the operator and the pipelines, and the alerts', async () => {
+    const objects = await renderAndAdmit({ values: ['monitoring-values.yaml'] });
     expect(
       byKind(objects, 'ServiceMonitor')
         .map((s) => s.metadata.name)
         .sort(),
     ).toEqual(['mp-market-pipeline', 'mp-market-pipeline-pipelines']);
+    const [rule] = byKind(objects, 'PrometheusRule');
+    expect(rule?.metadata).toMatchObject({
+      name: 'mp-market-pipeline',
+      labels: { release: 'kube-prometheus-stack' },
+    });
   });
 
   it('the CRD is crds/ with the chart labels and, unless crds.keep=false, the keep policy', async () => {

@@ -3,11 +3,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Registry } from 'prom-client';
 import { operatorEnv } from '../../operator/src/config.js';
-import { createControllerMetrics } from '../../operator/src/controller/metrics.js';
-import { createBridgeMetrics } from '../../workloads/src/bridge/metrics.js';
-import { createCollectorMetrics } from '../../workloads/src/collector/metrics.js';
+import { exportedMetrics, metricFamily } from './exported-metrics.js';
 
 const root = process.cwd();
 const chart = path.join(root, 'helm/market-pipeline');
@@ -41,21 +38,6 @@ describe('Grafana dashboard', () => {
   };
   const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
 
-  /** Every metric the workloads and the operator export, from their own registries. */
-  function exportedMetrics(): Set<string> {
-    const registry = new Registry();
-    createBridgeMetrics(registry);
-    createCollectorMetrics(registry, {
-      symbolStats: () => [],
-      bufferDepth: () => 0,
-      silent: () => false,
-      connected: () => false,
-      published: () => ({ confirmed: 0, duplicates: 0 }),
-    });
-    createControllerMetrics(registry);
-    return new Set(registry.getMetricsAsArray().map((m) => m.name));
-  }
-
   it('queries only metrics that exist (histograms by their _bucket series)', () => {
     const exported = exportedMetrics();
     const used = new Set(
@@ -63,7 +45,7 @@ describe('Grafana dashboard', () => {
     );
     expect(used.size).toBeGreaterThanOrEqual(6);
     for (const name of used) {
-      const family = name.replace(/_(bucket|sum|count)$/, '');
+      const family = metricFamily(name);
       expect({ name, exported: exported.has(family) }).toEqual({ name, exported: true });
     }
   });
@@ -85,12 +67,12 @@ describe('Grafana dashboard', () => {
 });
 
 describe('ci/ values files', () => {
-  it('cover cluster-wide, namespaced, dev servers and ServiceMonitor installs', () => {
+  it('cover cluster-wide, namespaced, dev servers and monitoring (ServiceMonitor, PrometheusRule) installs', () => {
     expect(readdirSync(path.join(chart, 'ci')).sort()).toEqual([
       'cluster-wide-values.yaml',
       'dev-values.yaml',
+      'monitoring-values.yaml',
       'namespaced-values.yaml',
-      'servicemonitor-values.yaml',
     ]);
   });
 });

@@ -1,10 +1,11 @@
 // Runs the command-line tools the test environment builds (helm, kubectl: K8S_BIN_DIR on
-// PATH, see load-test-env.ts). A missing tool fails naming it and how to get it.
+// PATH, see load-test-env.ts; promtool: PROMTOOL, from scripts/test-env/build-promtool.sh).
+// A missing tool fails naming it and how to get it.
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 
-export type Tool = 'helm' | 'kubectl';
+export type Tool = 'helm' | 'kubectl' | 'promtool';
 
 export interface ToolResult {
   code: number;
@@ -13,6 +14,21 @@ export interface ToolResult {
 }
 
 export function requireTool(tool: Tool): string {
+  if (tool === 'promtool') {
+    const file = process.env.PROMTOOL;
+    try {
+      if (file) {
+        accessSync(file, constants.X_OK);
+        return file;
+      }
+    } catch {
+      // named but missing: fail below
+    }
+    throw new Error(
+      `promtool is not available (PROMTOOL='${file ?? ''}'). Run \`make test-env\` (kube.sh builds it ` +
+        'with scripts/test-env/build-promtool.sh and writes PROMTOOL to .test-env/env).',
+    );
+  }
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     const candidate = path.join(dir, tool);
     try {

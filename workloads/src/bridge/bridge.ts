@@ -17,6 +17,7 @@ import type { BridgeConfig } from './config.js';
 import { BRIDGE_CONSUMERS, bridgeConsumers, ensureConsumer, type ConsumerSettings } from './consumers.js';
 import { DatabaseHealth } from './health.js';
 import { createBridgeMetrics } from './metrics.js';
+import { oldestUnackedAgeSeconds } from './oldest-unacked.js';
 import { deleteExpiredTicks } from './retention.js';
 import type { StreamKind } from './route.js';
 import { barRow, tickRow, type BarRow, type TickRow } from './rows.js';
@@ -291,7 +292,7 @@ function unexpected(kind: string): never {
   throw new Error(`routing produced a ${kind} on the wrong stream`);
 }
 
-/** Consumer lag and database probes, every few seconds (one poll at a time). */
+/** Consumer lag, the oldest unacknowledged message's age and database probes, every few seconds (one poll at a time). */
 class Monitor {
   private running: Promise<void> = Promise.resolve();
   private busy = false;
@@ -324,6 +325,8 @@ class Monitor {
         try {
           const info = await this.jsm.consumers.info(c.stream, c.durable);
           this.metrics.consumerLag.set({ consumer: c.label }, info.num_pending + info.num_ack_pending);
+          const age = await oldestUnackedAgeSeconds(this.jsm, c.stream, info, Date.now());
+          this.metrics.oldestUnackedAge.set({ consumer: c.label }, age);
         } catch (error) {
           this.log.debug({ consumer: c.durable, err: reasonOf(error) }, 'consumer info failed');
         }

@@ -84,6 +84,12 @@ export function createBridgeMetrics(registry: Registry) {
       labelNames: ['consumer'],
       registers,
     }),
+    oldestUnackedAge: new Gauge({
+      name: 'market_pipeline_bridge_oldest_unacked_age_seconds',
+      help: 'Age of the oldest message not yet acknowledged (stored in the stream, not yet written), by consumer; 0 when none waits',
+      labelNames: ['consumer'],
+      registers,
+    }),
     retentionDeleted: new Counter({
       name: 'market_pipeline_bridge_retention_deleted_ticks_total',
       help: 'Ticks deleted past TIMESCALEDB_RETENTION_DAYS on plain PostgreSQL',

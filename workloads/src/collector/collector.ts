@@ -124,6 +124,7 @@ export class Collector {
       bufferDepth: () => this.ticks?.depth ?? 0,
       silent: (symbol) => this.silence.isSilent(symbol),
       connected: () => this.feed?.notReady() === undefined,
+      marketOpen: () => options.isMarketOpen(Date.now()),
       published: () => ({ confirmed: this.published, duplicates: this.duplicates }),
     });
   }

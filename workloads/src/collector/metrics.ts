@@ -18,6 +18,8 @@ export interface CollectorMetricSources {
   bufferDepth(): number;
   silent(symbol: string): boolean;
   connected(): boolean;
+  /** Whether the forex market is open now, by the collector's market-hours calendar. */
+  marketOpen(): boolean;
   published(): { confirmed: number; duplicates: number };
 }
 
@@ -139,6 +141,14 @@ export function createCollectorMetrics(registry: Registry, sources: CollectorMet
       help: 'feed_gap events recorded, by kind',
       labelNames: ['kind'],
       registers,
+    }),
+    marketOpen: new Gauge({
+      name: `${PREFIX}market_open`,
+      help: '1 while the forex market is open by the collector calendar (alert rules gate silence on it)',
+      registers,
+      collect() {
+        this.set(sources.marketOpen() ? 1 : 0);
+      },
     }),
     connected: new Gauge({
       name: `${PREFIX}websocket_ready`,
