@@ -146,6 +146,8 @@ kind load docker-image --name "$CLUSTER" "${load[@]}"
 log "installing the chart with the dev servers into namespace $NAMESPACE"
 helm install "$RELEASE" helm/market-pipeline "${helm_args[@]}" --create-namespace --wait --timeout 10m
 kubectl wait -n "$NAMESPACE" deployment --all --for=condition=Available --timeout=5m
+log "helm test: the chart's hook pod checks the operator answers on its Service"
+helm test "$RELEASE" --namespace "$NAMESPACE" --timeout 3m --logs
 
 log "running the scenario (e2e/scenario.ts)"
 E2E_NAMESPACE=$NAMESPACE E2E_WORKLOADS_REPOSITORY=$WORKLOADS_REPOSITORY E2E_IMAGE_TAG=$TAG \

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { opsEnv } from '../../workloads/src/contracts/env.js';
 import { env } from '../../workloads/src/runtime/config.js';
+import { DEFAULT_WORKLOAD_IMAGE } from './render/pod.js';
 
 const namespaceList = env.list(
   z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'each entry is a namespace name'),
@@ -28,6 +29,19 @@ export const operatorEnv = z
     RESYNC_SECONDS: env.positiveInt().default(600),
     /** How often a MarketPipeline waiting for a missing Secret looks again. */
     SECRET_RECHECK_SECONDS: env.positiveInt().default(30),
+    /**
+     * The workload image of pipelines whose spec.image does not name one (the chart sets
+     * these from workloadImage, by default its appVersion). A digest pins it by content.
+     */
+    WORKLOAD_IMAGE_REPOSITORY: env.string().default(DEFAULT_WORKLOAD_IMAGE.repository),
+    WORKLOAD_IMAGE_TAG: env
+      .string()
+      .regex(/^[\w][\w.-]*$/, 'an image tag')
+      .default(DEFAULT_WORKLOAD_IMAGE.tag),
+    WORKLOAD_IMAGE_DIGEST: z
+      .string()
+      .regex(/^(sha256:[a-f0-9]{64})?$/, 'empty or sha256: and 64 lowercase hex digits')
+      .optional(),
     /** The workload image's entry point (space-separated), prefixed to each command. */
     WORKLOAD_COMMAND: env.string().default('market-pipeline'),
     LOG_LEVEL: opsEnv.shape.LOG_LEVEL,

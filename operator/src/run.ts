@@ -42,7 +42,15 @@ export async function startOperator(
     workers: config.WORKERS,
     resyncMs: config.RESYNC_SECONDS * 1000,
     secretRecheckMs: config.SECRET_RECHECK_SECONDS * 1000,
-    render: { ...DEFAULT_RENDER_OPTIONS, workloadCommand: config.WORKLOAD_COMMAND.split(/\s+/) },
+    render: {
+      ...DEFAULT_RENDER_OPTIONS,
+      workloadImage: {
+        repository: config.WORKLOAD_IMAGE_REPOSITORY,
+        tag: config.WORKLOAD_IMAGE_TAG,
+        ...(config.WORKLOAD_IMAGE_DIGEST ? { digest: config.WORKLOAD_IMAGE_DIGEST } : {}),
+      },
+      workloadCommand: config.WORKLOAD_COMMAND.split(/\s+/),
+    },
     identity,
   });
   createPipelineMetrics(registry, () => operator.listPipelines());

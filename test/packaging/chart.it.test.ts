@@ -2,11 +2,15 @@
 // every ci/ values file, every rendered object validated and admitted by kube-apiserver
 // (server-side dry run), the restricted Pod Security Standard, and values.schema.json.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { createControllerMetrics } from '../../operator/src/controller/metrics.js';
 import type { KubeClient } from '../../operator/src/kube/client.js';
 import type { KubeObject } from '../../operator/src/kube/resources.js';
+import { createRegistry, startOpsServer } from '../../workloads/src/runtime/ops-server.js';
 import { runTool, tool } from '../support/cli-tools.js';
 import {
   createTestNamespace,
@@ -127,9 +131,12 @@ describe('rendered manifests pass a server-side dry run', () => {
     expect(names(objects).sort()).toEqual(
       [
         `ClusterRole//mp-market-pipeline`,
+        `ClusterRole//mp-market-pipeline-edit`,
+        `ClusterRole//mp-market-pipeline-view`,
         `ClusterRoleBinding//mp-market-pipeline`,
         `CustomResourceDefinition//marketpipelines.marketdata.suho.io`,
         `Deployment/${namespace}/mp-market-pipeline`,
+        `Pod/${namespace}/mp-market-pipeline-test-serving`,
         `Role/${namespace}/mp-market-pipeline-leader-election`,
         `RoleBinding/${namespace}/mp-market-pipeline-leader-election`,
         `Service/${namespace}/mp-market-pipeline-metrics`,
@@ -141,13 +148,82 @@ describe('rendered manifests pass a server-side dry run', () => {
       LEADER_ELECTION: 'true',
       LEADER_ELECTION_ID: 'mp-market-pipeline',
       LEADER_ELECTION_NAMESPACE: namespace,
+      WORKLOAD_IMAGE_REPOSITORY: 'ghcr.io/suho/market-pipeline-workloads',
+      WORKLOAD_IMAGE_TAG: '0.1.0',
+    });
+    expect(operatorEnv(objects)).not.toHaveProperty('WORKLOAD_IMAGE_DIGEST');
+    // One replica: no PodDisruptionBudget (it would block every drain).
+    expect(byKind(objects, 'PodDisruptionBudget')).toEqual([]);
+  });
+
+  it('ci/cluster-wide-values.yaml: a PodDisruptionBudget, topology spread and digests', async () => {
+    const objects = await renderAndAdmit({ values: ['cluster-wide-values.yaml'] });
+    const selector = {
+      'app.kubernetes.io/name': 'market-pipeline',
+      'app.kubernetes.io/instance': 'mp',
+      'app.kubernetes.io/component': 'operator',
+    };
+    expect(byKind(objects, 'Deployment')[0]).toMatchObject({
+      spec: {
+        replicas: 2,
+        revisionHistoryLimit: 3,
+        template: {
+          spec: {
+            containers: [{ image: `ghcr.io/suho/market-pipeline-operator@sha256:${'1'.repeat(64)}` }],
+            topologySpreadConstraints: [
+              {
+                maxSkew: 1,
+                topologyKey: 'kubernetes.io/hostname',
+                whenUnsatisfiable: 'ScheduleAnyway',
+                labelSelector: { matchLabels: selector },
+              },
+            ],
+          },
+        },
+      },
+    });
+    expect(byKind(objects, 'PodDisruptionBudget')).toEqual([
+      expect.objectContaining({ spec: { minAvailable: 1, selector: { matchLabels: selector } } }),
+    ]);
+    expect(operatorEnv(objects)).toMatchObject({
+      WORKLOAD_IMAGE_TAG: '0.1.0',
+      WORKLOAD_IMAGE_DIGEST: `sha256:${'2'.repeat(64)}`,
+    });
+    // The operator's ClusterRole and the two aggregated into view and edit/admin.
+    expect(byKind(objects, 'ClusterRole')).toHaveLength(3);
+    // The helm test pod runs the operator image too, pinned the same way.
+    expect(byKind(objects, 'Pod')[0]).toMatchObject({
+      metadata: { annotations: { 'helm.sh/hook': 'test' } },
+      spec: { containers: [{ image: `ghcr.io/suho/market-pipeline-operator@sha256:${'1'.repeat(64)}` }] },
     });
   });
 
-  it('ci/cluster-wide-values.yaml', async () => {
-    const objects = await renderAndAdmit({ values: ['cluster-wide-values.yaml'] });
-    expect(byKind(objects, 'Deployment')[0]).toMatchObject({ spec: { replicas: 2 } });
-    expect(byKind(objects, 'ClusterRole')).toHaveLength(1);
+  it('podDisruptionBudget.maxUnavailable instead of minAvailable; a spread constraint keeps its own selector', async () => {
+    const objects = await renderAndAdmit({
+      set: [
+        'replicaCount=3',
+        'podDisruptionBudget.maxUnavailable=1',
+        'topologySpreadConstraints[0].maxSkew=2',
+        'topologySpreadConstraints[0].topologyKey=topology.kubernetes.io/zone',
+        'topologySpreadConstraints[0].whenUnsatisfiable=DoNotSchedule',
+        'topologySpreadConstraints[0].labelSelector.matchLabels.team=markets',
+      ],
+    });
+    expect(byKind(objects, 'PodDisruptionBudget')[0]).toMatchObject({ spec: { maxUnavailable: 1 } });
+    expect(byKind(objects, 'PodDisruptionBudget')[0]!.spec).not.toHaveProperty('minAvailable');
+    expect(byKind(objects, 'Deployment')[0]).toMatchObject({
+      spec: {
+        template: {
+          spec: {
+            topologySpreadConstraints: [{ maxSkew: 2, labelSelector: { matchLabels: { team: 'markets' } } }],
+          },
+        },
+      },
+    });
+    const none = manifests(
+      await renderChart('mp', namespace, { set: ['replicaCount=2', 'podDisruptionBudget.enabled=false'] }),
+    );
+    expect(byKind(none, 'PodDisruptionBudget')).toEqual([]);
   });
 
   it('ci/namespaced-values.yaml: a Role per watched namespace and nothing cluster-scoped', async () => {
@@ -253,8 +329,11 @@ describe('Pod Security', () => {
     });
     const objects = manifests(yaml);
     const operator = objects.filter(
-      (o) => o.kind === 'Deployment' && o.metadata.name === 'mp-market-pipeline',
+      (o) =>
+        (o.kind === 'Deployment' && o.metadata.name === 'mp-market-pipeline') ||
+        (o.kind === 'Pod' && o.metadata.name === 'mp-market-pipeline-test-serving'),
     );
+    expect(operator).toHaveLength(2);
     const timescale = objects.filter((o) => o.kind === 'Deployment' && o.metadata.name === 'timescaledb');
     const asYaml = (list: Manifest[]) => list.map((o) => JSON.stringify(o)).join('\n---\n');
 
@@ -288,6 +367,11 @@ describe('values.schema.json', () => {
     expect(await templateFails(['--set', 'watchNamespaces={Not_A_Namespace}'])).toMatch(
       /\/watchNamespaces\/0/,
     );
+    expect(await templateFails(['--set', 'image.digest=sha256:abc'])).toMatch(/\/image\/digest/);
+    expect(await templateFails(['--set', 'workloadImage.digest=0.2.0'])).toMatch(/\/workloadImage\/digest/);
+    expect(await templateFails(['--set', 'podDisruptionBudget.minAvailable=half'])).toMatch(
+      /\/podDisruptionBudget\/minAvailable/,
+    );
   });
 
   it('rejects unknown keys at the top level and inside known objects', async () => {
@@ -307,5 +391,50 @@ describe('values.schema.json', () => {
 
   it('accepts the defaults and every ci/ file (lint above), and renders them', async () => {
     await expect(tool('helm', ['template', 'mp', CHART])).resolves.toContain('kind: Deployment');
+  });
+});
+
+describe('the helm test hook', () => {
+  /** Runs the hook pod's own script with this machine's Node.js (the operator image's runtime). */
+  async function runHook(url: string): Promise<{ code: number | null; output: string }> {
+    const objects = manifests(await renderChart('mp', namespace));
+    const pod = byKind(objects, 'Pod')[0] as Manifest & {
+      spec: { containers: { command: string[]; args: string[]; env: { name: string; value: string }[] }[] };
+    };
+    const [container] = pod.spec.containers;
+    expect(container!.command).toEqual(['node', '-e']);
+    expect(container!.env).toEqual([
+      { name: 'OPERATOR_URL', value: `http://mp-market-pipeline-metrics.${namespace}.svc:8080` },
+    ]);
+    const child = spawn(process.execPath, ['-e', container!.args[0]!], {
+      env: { ...process.env, OPERATOR_URL: url },
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const [code] = (await once(child, 'close')) as [number | null];
+    return { code, output };
+  }
+
+  it("passes against a serving operator's ops server and fails when it is not ready or absent", async () => {
+    // The operator's ops server as run.ts builds it: its registry, metrics and readiness.
+    const registry = createRegistry('market-pipeline-operator');
+    createControllerMetrics(registry).leader.set({ name: 'mp-market-pipeline' }, 1);
+    const ops = await startOpsServer(registry, 0);
+    let synced = true;
+    ops.addReadinessCheck({ name: 'informers', check: () => (synced ? undefined : 'caches not synced yet') });
+    try {
+      const url = `http://127.0.0.1:${ops.port}`;
+      expect(await runHook(url)).toEqual({ code: 0, output: `operator serving at ${url}\n` });
+      synced = false;
+      const notReady = await runHook(url);
+      expect(notReady.code).toBe(1);
+      expect(notReady.output).toContain('/readyz: HTTP 503');
+    } finally {
+      await ops.close();
+    }
+    const absent = await runHook(`http://127.0.0.1:${ops.port}`);
+    expect(absent.code).toBe(1);
+    expect(absent.output).toContain('operator not serving');
   });
 });

@@ -1,9 +1,12 @@
 // The chart's files against the code they describe, without helm: the CRD copy, the
-// operator's environment, and the dashboard's metric names.
+// operator's environment, the dashboard's metric names, and Chart.yaml's images and
+// Artifact Hub annotations.
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
 import { operatorEnv } from '../../operator/src/config.js';
+import { DEFAULT_WORKLOAD_IMAGE } from '../../operator/src/render/pod.js';
 import { exportedMetrics, metricFamily } from './exported-metrics.js';
 
 const root = process.cwd();
@@ -74,5 +77,40 @@ describe('ci/ values files', () => {
       'monitoring-values.yaml',
       'namespaced-values.yaml',
     ]);
+  });
+});
+
+describe('Chart.yaml', () => {
+  const chartYaml = parse(read(path.join(chart, 'Chart.yaml'))) as {
+    appVersion: string;
+    annotations: Record<string, string>;
+  };
+  const values = parse(read(path.join(chart, 'values.yaml'))) as {
+    image: { repository: string };
+    workloadImage: { repository: string; tag: string };
+  };
+  const annotation = <T>(key: string) => parse(chartYaml.annotations[`artifacthub.io/${key}`]!) as T;
+
+  it('defaults both images to the appVersion, which is the operator default workload image', () => {
+    expect(values.workloadImage.tag).toBe('');
+    expect(DEFAULT_WORKLOAD_IMAGE).toEqual({
+      repository: values.workloadImage.repository,
+      tag: chartYaml.appVersion,
+    });
+    expect(annotation<{ name: string; image: string }[]>('images')).toEqual([
+      { name: 'operator', image: `${values.image.repository}:${chartYaml.appVersion}` },
+      { name: 'workloads', image: `${values.workloadImage.repository}:${chartYaml.appVersion}` },
+    ]);
+  });
+
+  it('has the Artifact Hub annotations: license, operator, prerelease, CRD examples from examples/', () => {
+    const pkg = JSON.parse(read(path.join(root, 'package.json'))) as { license: string; version: string };
+    expect(chartYaml.annotations['artifacthub.io/license']).toBe(pkg.license);
+    expect(chartYaml.annotations['artifacthub.io/operator']).toBe('true');
+    expect(chartYaml.annotations['artifacthub.io/prerelease']).toBe(
+      String(/^0\./.test(chartYaml.appVersion)),
+    );
+    const examples = parseAllDocuments(read(path.join(root, 'examples/simulator.yaml'))).map((d) => d.toJS());
+    expect(annotation('crdsExamples')).toEqual(examples.filter((d) => d.kind === 'MarketPipeline'));
   });
 });

@@ -165,15 +165,16 @@ async function leftovers(ns: string, release: string): Promise<string[]> {
   return found;
 }
 
-async function clusterRbac(name: string): Promise<string[]> {
+/** Cluster-scoped RBAC objects of a release (by Helm's instance label), sorted. */
+async function clusterRbac(release: string): Promise<string[]> {
   const found: string[] = [];
   for (const plural of ['clusterroles', 'clusterrolebindings']) {
     const list = (await client.request(HttpMethod.GET, `/apis/rbac.authorization.k8s.io/v1/${plural}`, {
-      query: { fieldSelector: `metadata.name=${name}` },
+      query: { labelSelector: `app.kubernetes.io/instance=${release}` },
     })) as { items: KubeObject[] };
     found.push(...list.items.map((o) => `${plural}/${o.metadata.name}`));
   }
-  return found;
+  return found.sort();
 }
 
 async function secretPassword(ns: string, name: string): Promise<string> {
@@ -206,10 +207,59 @@ describe('cluster-wide install (the default)', () => {
     expect(deployments.items.map((d) => d.metadata.name).sort()).toEqual(
       ['clickhouse', fullname, 'nats', 'timescaledb'].sort(),
     );
-    expect(await clusterRbac(fullname)).toEqual([
-      `clusterroles/${fullname}`,
-      `clusterrolebindings/${fullname}`,
-    ]);
+    expect(await clusterRbac(release)).toEqual(
+      [
+        `clusterroles/${fullname}`,
+        `clusterroles/${fullname}-edit`,
+        `clusterroles/${fullname}-view`,
+        `clusterrolebindings/${fullname}`,
+      ].sort(),
+    );
+    // Two replicas: a PodDisruptionBudget keeps one through a drain.
+    const pdb = (await client.request(
+      HttpMethod.GET,
+      `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets/${fullname}`,
+    )) as { spec: { minAvailable: number } };
+    expect(pdb.spec.minAvailable).toBe(1);
+  });
+
+  it('lets users bound to view read MarketPipelines, and to edit or admin manage them (aggregated ClusterRoles)', async () => {
+    for (const [user, role] of [
+      ['mp-viewer', 'view'],
+      ['mp-editor', 'edit'],
+      ['mp-admin', 'admin'],
+    ] as const) {
+      await tool('kubectl', [
+        'create',
+        'rolebinding',
+        user,
+        `--clusterrole=${role}`,
+        `--user=${user}`,
+        '-n',
+        ns,
+      ]);
+    }
+    const read = ['get', 'list', 'watch'].map((verb) => ({ verb, resource: MPL, namespace: ns }));
+    const write = ['create', 'update', 'patch', 'delete', 'deletecollection'].map((verb) => ({
+      verb,
+      resource: MPL,
+      namespace: ns,
+    }));
+    const status = { verb: 'patch', resource: MPL, subresource: 'status', namespace: ns };
+    // kube-controller-manager's clusterrole-aggregation controller folds the rules in shortly.
+    await waitFor('view, edit and admin to aggregate the chart ClusterRoles', async () => {
+      const answers = await canI('mp-admin', write);
+      return [...answers.values()].every(Boolean) || undefined;
+    });
+    await expectAccess('mp-viewer', [...read], [...write, status]);
+    await expectAccess('mp-editor', [...read, ...write], [status]);
+    await expectAccess('mp-admin', [...read, ...write], [status]);
+    // Only in the namespace of the binding.
+    await expectAccess(
+      'mp-editor',
+      [],
+      write.map((c) => ({ ...c, namespace: elsewhere })),
+    );
   });
 
   it('lets the operator do what it needs in any namespace, and no more', async () => {
@@ -245,7 +295,7 @@ describe('cluster-wide install (the default)', () => {
   it('helm uninstall removes everything it installed', async () => {
     await helmUninstall(release, ns);
     await waitFor('the release objects to be gone', async () =>
-      (await leftovers(ns, release)).length === 0 && (await clusterRbac(fullname)).length === 0
+      (await leftovers(ns, release)).length === 0 && (await clusterRbac(release)).length === 0
         ? true
         : undefined,
     );
@@ -287,7 +337,7 @@ describe('namespaced install (rbac.clusterWide=false)', () => {
     >('Deployment', ns, fullname);
     const env = deployment!.spec.template.spec.containers[0]!.env;
     expect(env.find((e) => e.name === 'WATCH_NAMESPACE')?.value).toBe(`${watchA},${watchB}`);
-    expect(await clusterRbac(fullname)).toEqual([]);
+    expect(await clusterRbac(release)).toEqual([]);
   });
 
   it('grants the reconcile rules in the watched namespaces only, and the Lease in its own', async () => {

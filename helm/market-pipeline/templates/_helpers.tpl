@@ -55,8 +55,13 @@ app.kubernetes.io/component: operator
 {{- default (include "market-pipeline.fullname" .) .Values.leaderElection.id }}
 {{- end }}
 
+{{/* The operator image: repository@digest when a digest is given (it wins over the tag). */}}
 {{- define "market-pipeline.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
 {{- end }}
 
 {{/*

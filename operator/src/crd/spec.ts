@@ -367,14 +367,28 @@ const backfill = z.object({
 
 const component = z.object({ resources: resources.optional() });
 
+// No defaults for repository and tag: an unset one is the operator's (WORKLOAD_IMAGE_*, the
+// chart's workloadImage, itself the chart's appVersion), so upgrading the chart upgrades the
+// pipelines that do not pin an image. A default here would be stored in every object.
 const image = z.object({
-  repository: z.string().min(1).max(512).default('ghcr.io/suho/market-pipeline-workloads'),
+  repository: z
+    .string()
+    .min(1)
+    .max(512)
+    .optional()
+    .describe("Default: the operator's workload image repository (the chart's workloadImage.repository)."),
   tag: z
     .string()
     .min(1)
     .max(128)
     .regex(/^[\w][\w.-]*$/)
-    .default('0.1.0'),
+    .optional()
+    .describe("Default: the operator's workload image tag (the chart's appVersion), unless digest is set."),
+  digest: z
+    .string()
+    .regex(/^sha256:[a-f0-9]{64}$/, 'sha256: and 64 lowercase hex digits')
+    .optional()
+    .describe('Pins the image by content (repository@digest); takes precedence over tag.'),
   pullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
   pullSecrets: z
     .array(z.object({ name: objectName }))

@@ -12,8 +12,37 @@ import { WORKLOAD_NODE_OPTIONS } from '../../../workloads/src/runtime/node-optio
 import { literalEnv, secretEnv, WORKLOAD_METRICS_PORT } from './env.js';
 import { childName, LABEL, selectorLabels, type Component } from './names.js';
 
+/** The workload image a pipeline runs when its spec.image does not say otherwise. */
+export interface WorkloadImage {
+  repository: string;
+  tag: string;
+  /** sha256:…; when set, the default image is pinned by it instead of the tag. */
+  digest?: string;
+}
+
+/** The image of this release of the product (the chart sets the operator's WORKLOAD_IMAGE_*). */
+export const DEFAULT_WORKLOAD_IMAGE: WorkloadImage = {
+  repository: 'ghcr.io/suho/market-pipeline-workloads',
+  tag: '0.1.0',
+};
+
+/**
+ * The image reference of a pipeline's pods: spec.image's fields where set, the operator's
+ * default elsewhere. A digest wins over a tag; a spec tag or repository drops the default's
+ * digest (it identifies the default image only).
+ */
+export function workloadImageRef(spec: MarketPipelineSpec['image'], fallback: WorkloadImage): string {
+  const repository = spec.repository ?? fallback.repository;
+  if (spec.digest) return `${repository}@${spec.digest}`;
+  if (spec.tag) return `${repository}:${spec.tag}`;
+  if (fallback.digest && !spec.repository) return `${repository}@${fallback.digest}`;
+  return `${repository}:${fallback.tag}`;
+}
+
 /** Operator-wide settings of the rendering (not part of any one MarketPipeline). */
 export interface RenderOptions {
+  /** Image of pipelines whose spec.image leaves repository, tag and digest unset. */
+  workloadImage: WorkloadImage;
   /** The image's entry point: `market-pipeline <command>`. */
   workloadCommand: string[];
   /** UID the workloads run as (the node image's `node` user). */
@@ -23,6 +52,7 @@ export interface RenderOptions {
 }
 
 export const DEFAULT_RENDER_OPTIONS: RenderOptions = {
+  workloadImage: DEFAULT_WORKLOAD_IMAGE,
   workloadCommand: ['market-pipeline'],
   runAsUser: 1000,
   // Memory limits but no CPU limits by default: CPU limits throttle the latency-sensitive
@@ -129,7 +159,7 @@ export function podTemplate(input: PodTemplateInput): V1PodTemplateSpec {
 
   const container: V1Container = {
     name: component,
-    image: `${spec.image.repository}:${spec.image.tag}`,
+    image: workloadImageRef(spec.image, options.workloadImage),
     imagePullPolicy: spec.image.pullPolicy,
     command: options.workloadCommand,
     args: input.args,

@@ -71,11 +71,8 @@ describe('MarketPipeline CRD on a real API server', () => {
         historical: { batchSize: 5000, batchTimeoutSeconds: 10 },
       },
       backfill: { schedule: '15 * * * *', windowDays: 730, suspend: false },
-      image: {
-        repository: 'ghcr.io/suho/market-pipeline-workloads',
-        tag: '0.1.0',
-        pullPolicy: 'IfNotPresent',
-      },
+      // No repository or tag stored: the operator's default (the chart's appVersion) applies.
+      image: { pullPolicy: 'IfNotPresent' },
       timescaledb: {
         port: 5432,
         database: 'suho_trading',
@@ -84,6 +81,7 @@ describe('MarketPipeline CRD on a real API server', () => {
         compressAfterDays: 7,
       },
     });
+    expect(stored!.spec.image).toEqual({ pullPolicy: 'IfNotPresent' });
   });
 
   const dir = 'operator/test/fixtures/invalid';
