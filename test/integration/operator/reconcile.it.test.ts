@@ -463,6 +463,32 @@ describe('MarketPipeline operator against a real control plane', () => {
     expect(metrics).toMatch(/^controller_runtime_reconcile_time_seconds_bucket\{/m);
     expect(metrics).toMatch(/^workqueue_depth\{/m);
     expect(sample(/^leader_election_master_status\{/)).toBe(1);
+    // One Ready series per MarketPipeline of the cache, 1 exactly when its Ready condition is True
+    // (retried: a status write may land between the scrape and the list).
+    await waitFor('market_pipeline_operator_pipeline_ready to match the pipelines', async () => {
+      const scraped = await (await fetch(`${base}/metrics`)).text();
+      const series = new Map(
+        [
+          ...scraped.matchAll(
+            /^market_pipeline_operator_pipeline_ready\{namespace="([^"]+)",pipeline="([^"]+)"[^}]*\} (\d)/gm,
+          ),
+        ]
+          .filter((m) => m[1] === namespace)
+          .map((m) => [m[2]!, Number(m[3])]),
+      );
+      const pipelines = await client.list<
+        KubeObject & { status?: { conditions?: { type: string; status: string }[] } }
+      >('MarketPipeline', { namespace });
+      const expected = new Map(
+        pipelines.items.map((p) => [
+          p.metadata.name!,
+          p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? 1 : 0,
+        ]),
+      );
+      return expected.size > 0 && JSON.stringify([...series].sort()) === JSON.stringify([...expected].sort())
+        ? true
+        : undefined;
+    });
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });

@@ -1,7 +1,7 @@
 // PostgreSQL goes away while the bridge runs (a PostgreSQL cluster of this test's own,
 // stopped and started with pg_ctl): the bridge holds its batch without acking it, keeps
-// the server from redelivering it, stops pulling, reports not-ready, and when PostgreSQL
-// returns it writes everything: nothing lost.
+// the server from redelivering it, stops pulling, reports not-ready and the age of its
+// oldest unacknowledged message, and when PostgreSQL returns it writes everything: nothing lost.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import pg from 'pg';
 import { STREAMS } from '../contracts/subjects.js';
@@ -100,11 +100,17 @@ describe('bridge during a PostgreSQL outage', () => {
       expect(during.num_pending).toBeGreaterThanOrEqual(150);
       expect(await b.metric('market_pipeline_bridge_messages_acked_total')).toBe(150);
       expect(await b.metric('market_pipeline_bridge_database_up', { database: 'postgres' })).toBe(0);
+      // The held ticks age: the oldest unacknowledged one was published before the outage's
+      // 4 s wait, so the monitor (polling every few seconds) reports it older than that.
+      const age = () =>
+        b.metric('market_pipeline_bridge_oldest_unacked_age_seconds', { consumer: 'bridge-ticks' });
+      await waitFor('the oldest unacked tick to age', age, (s) => s >= 4, 15_000);
 
       postgres.start();
       await waitFor('every tick', count, (n) => n === 600, 60_000);
       await waitFor('all acked', consumer, (c) => c.num_pending === 0 && c.num_ack_pending === 0);
       await waitFor('ready again', notReady, (why) => why.length === 0);
+      await waitFor('nothing left waiting', age, (s) => s === 0, 15_000);
       expect(
         await b.metric('market_pipeline_bridge_write_retries_total', { database: 'postgres' }),
       ).toBeGreaterThan(0);
