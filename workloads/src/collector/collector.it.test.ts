@@ -225,6 +225,8 @@ describe('collector with the Polygon simulator', () => {
         symbol: 'EUR/USD',
       }),
     ).toBeGreaterThan(Date.now() / 1000 - 10);
+    // What the alert rules gate the silence on (the calendar this collector was given: open).
+    expect(await metricValue(registry, 'market_pipeline_collector_market_open')).toBe(1);
   }, 30_000);
 
   it('logs an eviction by another connection with the same key, and comes back after a longer delay', async () => {
