@@ -206,16 +206,26 @@ describe('rendered manifests pass a server-side dry run', () => {
         'topologySpreadConstraints[0].maxSkew=2',
         'topologySpreadConstraints[0].topologyKey=topology.kubernetes.io/zone',
         'topologySpreadConstraints[0].whenUnsatisfiable=DoNotSchedule',
-        'topologySpreadConstraints[0].labelSelector.matchLabels.team=markets',
+        'topologySpreadConstraints[0].labelSelector.matchExpressions[0].key=team',
+        'topologySpreadConstraints[0].labelSelector.matchExpressions[0].operator=Exists',
       ],
     });
     expect(byKind(objects, 'PodDisruptionBudget')[0]).toMatchObject({ spec: { maxUnavailable: 1 } });
     expect(byKind(objects, 'PodDisruptionBudget')[0]!.spec).not.toHaveProperty('minAvailable');
+    const [spread] = (
+      byKind(objects, 'Deployment')[0] as Manifest & {
+        spec: { template: { spec: { topologySpreadConstraints: { labelSelector: object }[] } } };
+      }
+    ).spec.template.spec.topologySpreadConstraints;
+    expect(spread!.labelSelector).not.toHaveProperty('matchLabels');
     expect(byKind(objects, 'Deployment')[0]).toMatchObject({
       spec: {
         template: {
           spec: {
-            topologySpreadConstraints: [{ maxSkew: 2, labelSelector: { matchLabels: { team: 'markets' } } }],
+            // Taken as given: no matchLabels added to the user's own selector.
+            topologySpreadConstraints: [
+              { maxSkew: 2, labelSelector: { matchExpressions: [{ key: 'team', operator: 'Exists' }] } },
+            ],
           },
         },
       },
