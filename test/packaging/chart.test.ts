@@ -53,10 +53,11 @@ describe('Grafana dashboard', () => {
     }
   });
 
-  it('shows ticks/s per symbol, bridge lag and write latency, DLQ counts, reconnects and aggregator age', () => {
+  it('shows ticks/s per symbol, bridge lag, oldest unacked age and write latency, DLQ counts, reconnects and aggregator age', () => {
     const all = exprs.join('\n');
     expect(all).toMatch(/sum by \(symbol\) \(rate\(market_pipeline_collector_quotes_received_total/);
     expect(all).toContain('market_pipeline_bridge_consumer_lag');
+    expect(all).toContain('market_pipeline_bridge_oldest_unacked_age_seconds');
     expect(all).toMatch(/histogram_quantile\(0\.99, .*market_pipeline_bridge_write_duration_seconds_bucket/);
     expect(all).toContain('market_pipeline_bridge_dead_letters_total');
     expect(all).toContain('market_pipeline_collector_dead_lettered_total');
