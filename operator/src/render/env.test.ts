@@ -59,10 +59,16 @@ describe('workload environment rendered from the spec', () => {
       BRIDGE_WRITE_CONCURRENCY: '2',
       AGGREGATE_LOOKBACK_BARS: '2',
       BACKFILL_WINDOW_DAYS: '730',
+      BACKFILL_TIMEFRAMES: '5m,15m,30m,1h,4h,1d,1w',
       POLYGON_WS_URL: 'wss://socket.massive.com/forex',
       POLYGON_REST_URL: 'https://api.massive.com',
       POLYGON_REST_REQUESTS_PER_MINUTE: '5',
     });
+  });
+
+  it('has the gap filler fill only the timeframes the pipeline aggregates', () => {
+    const data = configData('fx', makePipeline({ timeframes: ['1h', '5m'] }).spec, 'markets');
+    expect(data.BACKFILL_TIMEFRAMES).toBe('1h,5m');
   });
 
   it('names the pipeline after its namespace and name, and passes its own NATS credentials', () => {

@@ -117,6 +117,8 @@ export function configData(name: string, spec: MarketPipelineSpec, namespace: st
     BRIDGE_WRITE_CONCURRENCY: String(spec.bridge.writeConcurrency),
     AGGREGATE_LOOKBACK_BARS: String(spec.aggregator.lookbackBars),
     BACKFILL_WINDOW_DAYS: String(spec.backfill.windowDays),
+    // The gap filler fills and repairs only the timeframes the pipeline aggregates.
+    BACKFILL_TIMEFRAMES: spec.timeframes.join(','),
   };
   if (spec.nats.user) data.NATS_USER = spec.nats.user;
   const pips = Object.entries(spec.pipSizes ?? {}).sort(([a], [b]) => a.localeCompare(b));

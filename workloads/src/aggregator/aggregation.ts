@@ -6,7 +6,7 @@ import type { PipSizes } from '../contracts/symbols.js';
 import type { Logger } from '../runtime/logger.js';
 import { buildBar, sendBars, type BarArchive } from './bar-message.js';
 import { asStep } from '../runtime/failure.js';
-import { queryBars } from './bar-query.js';
+import { queryBars, type BarRow } from './bar-query.js';
 import { publishedBarIds } from './published-bar-ids.js';
 import type { PipelineNames } from '../contracts/subjects.js';
 import { scanChunks, type BarWindow } from './window.js';
@@ -16,6 +16,11 @@ export interface AggregationInput {
   tenantId: string;
   symbols: readonly string[];
   pipSizes: PipSizes;
+  /**
+   * True for a bar whose window is not wholly covered and committed (coverage.ts): it is
+   * published marked partial. Unset: every bar is complete (no coverage known).
+   */
+  isPartial?: (bar: BarRow) => boolean;
 }
 
 export interface AggregationDeps {
@@ -36,6 +41,8 @@ export interface AggregationDeps {
 export interface AggregationSummary {
   bars: number;
   barsBySymbol: Record<string, number>;
+  /** Of `bars`, those published marked partial. */
+  partial: number;
   /** Bars the NATS server confirmed, duplicates included. */
   published: number;
   /** Of those, bars the server already had (same message id within its window). */
@@ -56,6 +63,7 @@ export async function runAggregation(
   const summary: AggregationSummary = {
     bars: 0,
     barsBySymbol: {},
+    partial: 0,
     published: 0,
     duplicates: 0,
     chunks: 0,
@@ -86,7 +94,10 @@ export async function runAggregation(
     summary.chunks++;
 
     const builtAt = clock();
-    const bars = rows.map((row) => buildBar(row, input.pipSizes, builtAt, input.tenantId));
+    const bars = rows.map((row) =>
+      buildBar(row, input.pipSizes, builtAt, input.tenantId, input.isPartial?.(row) ?? false),
+    );
+    for (const bar of bars) if (bar.partial) summary.partial++;
 
     // Kafka first: a bar version in the stream must be in the archive as well (see
     // published-bar-ids.ts). A failure there leaves NATS untouched for this chunk.

@@ -16,8 +16,14 @@ export const LIVE_SOURCE = 'live_aggregated';
  * (messages.ts barVersion), so a later rebuild that picked up late ticks wins downstream.
  * Validated here, so that a defect shows up as a failed run, not as a bad message.
  */
-export function buildBar(row: BarRow, pipSizes: PipSizes, builtAt: Date, tenantId: string): Bar {
-  return ohlcvBar(row, { tenantId, source: LIVE_SOURCE, ingestedAt: builtAt, pipSizes });
+export function buildBar(
+  row: BarRow,
+  pipSizes: PipSizes,
+  builtAt: Date,
+  tenantId: string,
+  partial = false,
+): Bar {
+  return ohlcvBar(row, { tenantId, source: LIVE_SOURCE, ingestedAt: builtAt, pipSizes, partial });
 }
 
 /** The names a bar is sent under: the pipeline's subjects and message-id scope. */

@@ -14,9 +14,10 @@ export interface Series {
 }
 
 /**
- * Starts of the bars stored for one series with a start in [fromMs, toMs), ascending:
- * one query on the table's sorting key, streamed (a 2-year 5m window is ~150k rows).
- * Any source counts; duplicates before merges are dropped by DISTINCT.
+ * Starts of the complete bars stored for one series with a start in [fromMs, toMs),
+ * ascending: one query on the table's sorting key, streamed (a 2-year 5m window is ~150k
+ * rows). Any source counts; a bar stored only as partial does not; duplicates before merges
+ * are grouped.
  */
 export async function* storedBarStarts(
   ch: ClickHouseClient,
@@ -25,9 +26,13 @@ export async function* storedBarStarts(
   toMs: number,
 ): AsyncGenerator<number> {
   const result = await ch.query({
-    query: `SELECT DISTINCT timestamp_ms FROM aggregates
+    // A bar stored only as partial (rank 0, version < 10^15: messages.ts BAR_RANK) counts as
+    // missing: its window was not wholly covered, so Polygon's bar replaces it (rank 1).
+    query: `SELECT timestamp_ms FROM aggregates
             WHERE tenant_id = {tenant:String} AND symbol = {symbol:String} AND timeframe = {timeframe:String}
               AND timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')}
+            GROUP BY timestamp_ms
+            HAVING max(version) >= 1000000000000000
             ORDER BY timestamp_ms`,
     query_params: { ...seriesParams(s), from: clickhouseDateTime64(fromMs), to: clickhouseDateTime64(toMs) },
     format: 'TabSeparated',

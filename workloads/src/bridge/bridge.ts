@@ -15,6 +15,7 @@ import type { ReadinessCheck } from '../runtime/ops-server.js';
 import { Batch } from './batch.js';
 import type { BridgeConfig } from './config.js';
 import { BRIDGE_CONSUMERS, bridgeConsumers, ensureConsumer, type ConsumerSettings } from './consumers.js';
+import { CoverageWriter } from './coverage-writer.js';
 import { DatabaseHealth } from './health.js';
 import { createBridgeMetrics } from './metrics.js';
 import { oldestUnackedAgeSeconds } from './oldest-unacked.js';
@@ -118,7 +119,9 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
     tenantId: names.tenantId,
   });
   const workers = [ticks, bars, ...legacy.map((l) => l.worker)];
-  const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+  // Coverage markers → feed_coverage (its own consumer; README "Coverage, watermark and precedence").
+  const coverage = await CoverageWriter.start({ js, jsm, pool, names, log, metrics });
+  const done = Promise.all([...workers.map((w) => w.run()), coverage.done]).then(() => undefined);
 
   const watched = [
     ...Object.values(consumers).map((c) => ({ ...c, label: c.durable })),
@@ -166,6 +169,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
   const stop = () =>
     (stopping ??= (async () => {
       for (const w of workers) w.stop();
+      coverage.stop();
       stopRetention.abort();
       clearInterval(retentionTimer);
       await done.catch(() => undefined);

@@ -14,7 +14,13 @@
 import { createHash } from 'node:crypto';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { Registry } from 'prom-client';
-import { feedGapMessageId, feedGapSchema, type FeedGap } from '../contracts/messages.js';
+import {
+  coverageMessageId,
+  coverageSchema,
+  feedGapMessageId,
+  feedGapSchema,
+  type FeedGap,
+} from '../contracts/messages.js';
 import { pipelineNamesOf, type PipelineNames } from '../contracts/subjects.js';
 import { ConfirmedPublishQueue, type QueuedMessage } from '../nats/confirmed-queue.js';
 import { connectPipelineNats, type NatsHandle } from '../nats/connection.js';
@@ -24,6 +30,7 @@ import { Backoff, sleep } from '../runtime/backoff.js';
 import { LogThrottle } from '../runtime/log-throttle.js';
 import type { Logger } from '../runtime/logger.js';
 import type { CollectorConfig } from './config.js';
+import { CoverageTracker, type CoverageSpan } from './coverage.js';
 import { DisconnectGaps, OverflowGaps } from './feed-gaps.js';
 import {
   createCollectorMetrics,
@@ -58,6 +65,11 @@ export interface CollectorOptions {
   isMarketOpen: (ms: number) => boolean;
   /** Started once NATS is ready, stopped after the feed and the buffer. */
   startCompanion?: (context: CompanionContext) => Promise<Companion>;
+  /**
+   * The clock of coverage markers (default Date.now). It must be the quotes' clock: tests
+   * that run the simulator on a shifted clock give the collector the same one.
+   */
+  clock?: () => number;
 }
 
 /** Exit codes of the collector process. */
@@ -83,6 +95,12 @@ export class Collector {
   private readonly stats = new Map<string, SymbolStats>();
   private readonly disconnects: DisconnectGaps;
   private readonly overflow = new OverflowGaps();
+  private readonly coverage: CoverageTracker;
+  private readonly clock: () => number;
+  /** Subscribed and not disconnected since (coverage may reopen after a dropped tick). */
+  private feedUp = false;
+  private coverageTimer: NodeJS.Timeout | undefined;
+  private coverageSending: Promise<void> = Promise.resolve();
   private readonly silence: SilenceWatch;
   private readonly unknownTypes = new Set<string>();
   private readonly feedStop = new AbortController();
@@ -113,6 +131,8 @@ export class Collector {
     this.encoder = new TickEncoder(this.config.PIP_SIZES, this.names);
     for (const symbol of this.config.SYMBOLS) this.statsOf(symbol);
     this.disconnects = new DisconnectGaps(this.config.SYMBOLS);
+    this.clock = options.clock ?? Date.now;
+    this.coverage = new CoverageTracker(this.config.SYMBOLS, this.config.COLLECTOR_COVERAGE_SKEW_MS);
     this.silence = new SilenceWatch(
       this.config.SYMBOLS,
       this.config.COLLECTOR_STALE_AFTER_SECONDS * 1000,
@@ -201,6 +221,8 @@ export class Collector {
     const staleMs = config.COLLECTOR_STALE_AFTER_SECONDS * 1000;
     this.silenceTimer = setInterval(() => this.checkSilence(), Math.min(30_000, Math.max(1000, staleMs / 4)));
     this.silenceTimer.unref();
+    this.coverageTimer = setInterval(() => this.cutCoverage(), config.COLLECTOR_COVERAGE_INTERVAL_MS);
+    this.coverageTimer.unref();
   }
 
   /**
@@ -220,8 +242,10 @@ export class Collector {
 
   private async stopSteps(): Promise<void> {
     clearInterval(this.silenceTimer);
+    clearInterval(this.coverageTimer);
     this.feedStop.abort();
     await this.feedRun;
+    const feedClosedAt = this.clock();
 
     const now = Date.now();
     const open = [this.disconnects.closeAt(now), ...this.overflow.closeAll()];
@@ -229,6 +253,12 @@ export class Collector {
 
     const deadline = Date.now() + this.config.COLLECTOR_SHUTDOWN_FLUSH_MS;
     const flushed = (await this.ticks?.flush(deadline - Date.now())) ?? true;
+    // Coverage up to the close only if every tick was confirmed: dropped ticks are not covered.
+    await this.coverageSending;
+    if (this.ticks) {
+      const span = this.coverage.final(feedClosedAt, this.ticks, flushed);
+      if (span) await this.sendCoverage(span);
+    }
     await this.events?.flush(Math.max(0, deadline - Date.now()));
     const giveUpTimer = setTimeout(() => this.giveUp.abort(), Math.max(0, deadline - Date.now()));
     await Promise.all(this.deadLetters);
@@ -269,7 +299,15 @@ export class Collector {
       unknownEvents: (types) => {
         for (const ev of types) this.metrics.unknownEvents.inc({ ev: eventTypeLabel(ev, this.unknownTypes) });
       },
-      connectionLost: (_reason, atMs) => this.disconnects.connectionLost(atMs),
+      connectionLost: (_reason, atMs) => {
+        this.disconnects.connectionLost(atMs);
+        this.feedUp = false;
+        this.coverage.broken();
+      },
+      subscribed: () => {
+        this.feedUp = true;
+        this.coverage.started(this.clock());
+      },
       reconnecting: (reason, delayMs) => {
         this.metrics.reconnects.inc({ reason });
         this.log.info({ reason, delayMs }, 'reconnecting to Polygon');
@@ -303,6 +341,8 @@ export class Collector {
         this.overflow.dropped(quote.symbol, quote.timestampMs);
       }
     }
+    if (dropped > 0) this.coverage.broken();
+    else if (this.feedUp && !this.coverage.open) this.coverage.started(this.clock());
     if (dropped > 0) {
       this.metrics.dropped.inc({ reason: 'buffer_full' }, dropped);
       this.throttle.write(
@@ -331,6 +371,38 @@ export class Collector {
       this.metrics.dropped.inc({ reason: 'event_buffer_full' });
       this.log.error({ gap }, 'feed_gap event could not be queued (event buffer full)');
     }
+  }
+
+  /** Every COLLECTOR_COVERAGE_INTERVAL_MS: send the confirmed checkpoint, take the next one. */
+  private cutCoverage(): void {
+    if (!this.ticks || this.stopping) return;
+    const span = this.coverage.tick(this.clock(), this.ticks);
+    if (span) this.coverageSending = this.coverageSending.then(() => this.sendCoverage(span));
+  }
+
+  /** Queues a marker; tick_seq is the ticks stream's last sequence, read after the confirmation. */
+  private async sendCoverage(span: CoverageSpan): Promise<void> {
+    let tickSeq: number;
+    try {
+      tickSeq = (await this.jsm!.streams.info(this.names.streams.ticks.name)).state.last_seq;
+    } catch (error) {
+      // The next checkpoint covers this span too (a segment's markers all start at its start).
+      this.log.warn({ err: (error as Error).message }, 'coverage marker skipped: ticks stream info failed');
+      return;
+    }
+    const marker = coverageSchema.parse({
+      tenant_id: this.names.tenantId,
+      ...span,
+      tick_seq: tickSeq,
+      emitted_at: new Date().toISOString(),
+    });
+    this.metrics.coveredUntil.set(marker.to_ms / 1000);
+    const queued = this.events?.offer({
+      subject: this.names.coverageSubject,
+      data: JSON.stringify(marker),
+      msgId: coverageMessageId(marker, this.names.idScope),
+    });
+    if (!queued) this.log.warn({ marker }, 'coverage marker could not be queued (event buffer full)');
   }
 
   private deadLetter(rejected: RejectedQuote): void {

@@ -150,6 +150,11 @@ export function createCollectorMetrics(registry: Registry, sources: CollectorMet
         this.set(sources.marketOpen() ? 1 : 0);
       },
     }),
+    coveredUntil: new Gauge({
+      name: `${PREFIX}covered_until_seconds`,
+      help: 'End of the last coverage marker sent (Unix seconds): quotes up to here are confirmed by JetStream',
+      registers,
+    }),
     connected: new Gauge({
       name: `${PREFIX}websocket_ready`,
       help: '1 while authenticated and subscribed to Polygon',

@@ -25,6 +25,11 @@ export interface FeedListener {
   connectionLost(reason: string, atMs: number): void;
   /** A reconnect is scheduled after `delayMs`. */
   reconnecting(reason: string, delayMs: number): void;
+  /**
+   * The subscription of this connection is confirmed (every topic acknowledged, or the first
+   * quote arrived): from now on every quote of the symbols reaches us (coverage starts).
+   */
+  subscribed?(): void;
 }
 
 export interface FeedOptions {
@@ -68,6 +73,7 @@ export class PolygonFeed {
   private authenticated = false;
   private unackedTopics = new Set<string>();
   private quotesOnThisConnection = false;
+  private subscribedReported = false;
 
   constructor(
     private readonly options: FeedOptions,
@@ -117,6 +123,7 @@ export class PolygonFeed {
       this.socket = ws;
       this.authenticated = false;
       this.quotesOnThisConnection = false;
+      this.subscribedReported = false;
       this.unackedTopics = new Set(this.topics);
       let opened = false;
       let ending: Outcome | undefined;
@@ -162,6 +169,7 @@ export class PolygonFeed {
             // Quotes flow: this connection works, so the next failure starts from the shortest delay.
             this.backoff.reset();
             this.evictionBackoff.reset();
+            this.reportSubscribed();
           }
           this.listener.quotes(frame.quotes, receivedAtMs);
         }
@@ -199,6 +207,12 @@ export class PolygonFeed {
     });
   }
 
+  private reportSubscribed(): void {
+    if (this.subscribedReported) return;
+    this.subscribedReported = true;
+    this.listener.subscribed?.();
+  }
+
   private onStatus(
     ws: WebSocket,
     status: { status: string; message: string },
@@ -208,6 +222,7 @@ export class PolygonFeed {
     const topic = subscribedTopic(status);
     if (topic !== undefined) {
       this.unackedTopics.delete(topic);
+      if (this.unackedTopics.size === 0 && this.authenticated) this.reportSubscribed();
       return;
     }
     if (isAuthSuccess(status)) {

@@ -71,14 +71,16 @@ describe('aggregate command', () => {
       barsBySymbol: { 'EUR/USD': 3, 'XAU/USD': 2 },
       published: 5,
       duplicates: 2,
+      partial: 1,
       archived: 3,
       alreadyArchived: 2,
       chunks: 1,
       queryMs: 12,
     };
     const args = parseAggregateArgs(['--timeframe', '15m']);
-    expect(summaryLine(args, summary, ['EUR/USD', 'GBP/USD', 'XAU/USD'])).toBe(
-      'aggregated 15m: 5 bars (EUR/USD 3, GBP/USD 0, XAU/USD 2); published 5 (2 duplicates); archived 3 (2 already archived)',
+    expect(summaryLine(args, { ...summary, lateBars: 4 }, ['EUR/USD', 'GBP/USD', 'XAU/USD'])).toBe(
+      'aggregated 15m: 5 bars (EUR/USD 3, GBP/USD 0, XAU/USD 2); published 5 (2 duplicates); 1 partial; ' +
+        '4 rebuilt for late ticks; archived 3 (2 already archived)',
     );
     expect(summaryLine(args, { ...summary, archived: undefined }, ['EUR/USD'])).toContain(
       'Kafka archive off',

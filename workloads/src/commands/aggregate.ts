@@ -8,9 +8,12 @@ import { aggregatorEnv, kafkaEnv, marketEnv, natsEnv, opsEnv, timescaleEnv } fro
 import { runAggregation, type AggregationSummary } from '../aggregator/aggregation.js';
 import { AGGREGATE_USAGE, parseAggregateArgs, type AggregateArgs } from '../aggregator/args.js';
 import { asStep } from '../runtime/failure.js';
-import { explicitWindow, scheduledWindow, type BarWindow } from '../aggregator/window.js';
+import { barCount, explicitWindow, scheduledWindow, type BarWindow } from '../aggregator/window.js';
 import { createPgPool } from '../db/postgres.js';
 import { createLogger, type Logger } from '../runtime/logger.js';
+import { awaitCoverage } from '../aggregator/coverage.js';
+import { lateBars, saveCursor, type LateBars } from '../aggregator/late-ticks.js';
+import type { Timeframe } from '../contracts/timeframes.js';
 import type { Shutdown } from '../runtime/shutdown.js';
 import { connectJobJetStream, openBarArchive, prepareJob, runJob } from './job-support.js';
 
@@ -73,7 +76,7 @@ export async function run(
   // On a signal the run stops between chunks; bars already confirmed stay, and the next run
   // or a retry rebuilds the rest.
   return runJob('aggregation', log, async (shutdown) => {
-    const summary = await aggregate(config, windows, log, shutdown);
+    const summary = await aggregate(config, windows, parsed.fromMs === undefined, log, shutdown);
     log.info(
       { windows: windowFields, ...summary, queryMs: Math.round(summary.queryMs) },
       summaryLine(parsed, summary, config.SYMBOLS),
@@ -82,21 +85,90 @@ export async function run(
   });
 }
 
+export interface RunSummary extends AggregationSummary {
+  /** Bars rebuilt because ticks of theirs were committed after they were built. */
+  lateBars: number;
+  /** Per symbol, seconds of the run's window (hours that must be covered) not covered and committed. */
+  uncoveredSeconds: Record<string, number>;
+}
+
 async function aggregate(
   config: AggregateConfig,
   windows: BarWindow[],
+  scheduled: boolean,
   log: Logger,
   shutdown: Shutdown,
-): Promise<AggregationSummary> {
+): Promise<RunSummary> {
   const pool = createPgPool(config, SERVICE);
   shutdown.add('PostgreSQL pool', () => pool.end());
   const db = `PostgreSQL at ${config.TIMESCALEDB_HOST}:${config.TIMESCALEDB_PORT}/${config.TIMESCALEDB_DATABASE}`;
   await asStep(db, () => pool.query('SELECT 1'));
   const { js, jsm, names } = await connectJobJetStream(config, SERVICE, log, shutdown);
   const archive = await openBarArchive(config, shutdown);
-  return runAggregation(
-    { windows, tenantId: config.TENANT_ID, symbols: config.SYMBOLS, pipSizes: config.PIP_SIZES },
+
+  // Late ticks (late-ticks.ts): only scheduled runs follow the cursor; --from/--to builds what it is told.
+  const late: { timeframe: Timeframe; found: LateBars }[] = [];
+  if (scheduled) {
+    for (const w of windows) {
+      const found = await asStep(`${db}: late ticks`, () =>
+        lateBars(pool, {
+          tenantId: config.TENANT_ID,
+          symbols: config.SYMBOLS,
+          timeframe: w.timeframe,
+          beforeMs: w.start,
+        }),
+      );
+      late.push({ timeframe: w.timeframe, found });
+    }
+  }
+  const lateWindows = late.flatMap((l) => l.found.windows);
+  const open = windows.filter((w) => w.end > w.start);
+  const all = [...open, ...lateWindows];
+  if (lateWindows.length > 0) log.info({ lateWindows: describeWindowList(lateWindows) }, 'rebuilding bars of late ticks');
+
+  // Coverage and the watermark (coverage.ts): bars not covered and committed are partial.
+  const from = Math.min(...all.map((w) => w.start));
+  const to = Math.max(...all.map((w) => w.end));
+  const coverage =
+    all.length === 0
+      ? undefined
+      : await asStep(`${db}: coverage`, () =>
+          awaitCoverage(
+            { pool, jsm, names, tenantId: config.TENANT_ID, hours: config.AGGREGATE_COVERAGE_HOURS },
+            config.SYMBOLS,
+            from,
+            to,
+            config.AGGREGATE_WATERMARK_WAIT_SECONDS * 1000,
+            shutdown.signal,
+          ),
+        );
+  const summary = await runAggregation(
+    {
+      windows: all,
+      tenantId: config.TENANT_ID,
+      symbols: config.SYMBOLS,
+      pipSizes: config.PIP_SIZES,
+      isPartial: coverage && ((bar) => !coverage.complete(bar.symbol, bar.timeframe, bar.startMs)),
+    },
     { pool, js, jsm, archive, names, log, signal: shutdown.signal },
+  );
+  // The bars of the late ticks are published: move each timeframe's cursor past them.
+  for (const l of late) await asStep(`${db}: late-tick cursor`, () => saveCursor(pool, config.TENANT_ID, l.timeframe, l.found.upto));
+
+  const uncoveredSeconds: Record<string, number> = {};
+  const scheduledFrom = Math.min(...open.map((w) => w.start));
+  const scheduledTo = Math.max(...open.map((w) => w.end));
+  for (const symbol of config.SYMBOLS) {
+    uncoveredSeconds[symbol] =
+      coverage && open.length > 0 ? Math.round(coverage.uncoveredMs(symbol, scheduledFrom, scheduledTo) / 1000) : 0;
+  }
+  const lateBarCount = lateWindows.reduce((n, w) => n + barCount(w), 0);
+  return { ...summary, lateBars: lateBarCount, uncoveredSeconds };
+}
+
+function describeWindowList(windows: readonly BarWindow[]): string[] {
+  return windows.map(
+    (w) => `${w.timeframe} ${new Date(w.start).toISOString()}..${new Date(w.end).toISOString()}`,
   );
 }
 
@@ -110,7 +182,11 @@ function describeWindows(windows: BarWindow[]): Record<string, { start: string; 
 }
 
 /** The one line an operator reads: bars per symbol (zeros included: a silent feed shows). */
-export function summaryLine(args: AggregateArgs, s: AggregationSummary, symbols: readonly string[]): string {
+export function summaryLine(
+  args: AggregateArgs,
+  s: AggregationSummary & Partial<Pick<RunSummary, 'lateBars'>>,
+  symbols: readonly string[],
+): string {
   const perSymbol = symbols.map((sym) => `${sym} ${s.barsBySymbol[sym] ?? 0}`).join(', ');
   const archive =
     s.archived === undefined
@@ -118,6 +194,7 @@ export function summaryLine(args: AggregateArgs, s: AggregationSummary, symbols:
       : `archived ${s.archived} (${s.alreadyArchived} already archived)`;
   return (
     `aggregated ${args.timeframes.join(',')}: ${s.bars} bars (${perSymbol}); ` +
-    `published ${s.published} (${s.duplicates} duplicates); ${archive}`
+    `published ${s.published} (${s.duplicates} duplicates); ${s.partial} partial; ` +
+    `${s.lateBars ?? 0} rebuilt for late ticks; ${archive}`
   );
 }

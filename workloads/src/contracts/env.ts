@@ -145,6 +145,19 @@ export const aggregatorEnv = z.object({
    * pick up ticks that reached the database late (bridge lag, replays after an outage).
    */
   AGGREGATE_LOOKBACK_BARS: z.coerce.number().int().min(0).max(1000).default(2),
+  /**
+   * How long a run waits at most for the collector's coverage to reach the end of its bars
+   * and for the bridge to commit the ticks up to there (the watermark). Bars still not
+   * covered and committed then are published marked partial (README "Coverage, watermark
+   * and precedence").
+   */
+  AGGREGATE_WATERMARK_WAIT_SECONDS: z.coerce.number().int().min(0).max(600).default(30),
+  /**
+   * Which time must be covered for a bar to be complete: \`forex\` (Sunday 17:00 to Friday
+   * 17:00 New York; weekends are never gaps) or \`always\` (a feed that streams every day,
+   * such as the simulator with SIMULATOR_RESPECT_MARKET_HOURS=false).
+   */
+  AGGREGATE_COVERAGE_HOURS: z.enum(['forex', 'always']).default('forex'),
 });
 
 export const opsEnv = z.object({
@@ -181,6 +194,14 @@ export const collectorEnv = z.object({
   COLLECTOR_AUTH_TIMEOUT_MS: env.positiveInt().default(10_000),
   /** On SIGTERM, how long to keep publishing buffered ticks before giving up on them. */
   COLLECTOR_SHUTDOWN_FLUSH_MS: env.positiveInt().default(10_000),
+  /**
+   * How often the collector sends a coverage marker (events.coverage): the span it saw
+   * completely and JetStream confirmed. The aggregator waits (AGGREGATE_WATERMARK_WAIT_SECONDS)
+   * for coverage to reach a bar's end, so this is about the delay added to each bar.
+   */
+  COLLECTOR_COVERAGE_INTERVAL_MS: env.positiveInt().default(5000),
+  /** Coverage ends this long before the marker's wall-clock time: quotes still on their way. */
+  COLLECTOR_COVERAGE_SKEW_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
   /** Ticks per Kafka send of the archive consumer (when KAFKA_BROKERS is set). */
   COLLECTOR_ARCHIVE_BATCH_SIZE: env.positiveInt().default(1000),
 });

@@ -123,11 +123,23 @@ export const barSchema = z
      * quotes, so it is incomplete and this bar must replace it (see barVersion).
      */
     feed_gap_repair: z.literal(true).optional(),
+    /**
+     * Only on live_aggregated bars, and only `true`: the aggregator built this bar from a
+     * window that was not wholly covered by the collector (restart, outage, the time before
+     * the pipeline started) or whose ticks were not all committed yet (the bridge's
+     * watermark). It ranks below every other version (barVersion), so any complete bar,
+     * live or downloaded, replaces it, and the gap filler treats it as missing.
+     */
+    partial: z.literal(true).optional(),
   })
   .strict()
   .refine((b) => b.feed_gap_repair === undefined || b.source === 'polygon_historical', {
     message: 'only a polygon_historical bar can be a feed_gap_repair',
     path: ['feed_gap_repair'],
+  })
+  .refine((b) => b.partial === undefined || b.source === 'live_aggregated', {
+    message: 'only a live_aggregated bar can be partial',
+    path: ['partial'],
   })
   .refine((b) => b.low <= Math.min(b.open, b.close) && b.high >= Math.max(b.open, b.close), {
     message: 'OHLC out of order: low must be <= open, close <= high',
@@ -161,6 +173,8 @@ export interface BarOrigin {
   pipSizes: PipSizes;
   /** A repair of a recorded feed gap, outranking live bars (barVersion). */
   feedGapRepair?: boolean;
+  /** A live bar built from an incompletely covered or not yet committed window (barVersion). */
+  partial?: boolean;
 }
 
 /**
@@ -189,6 +203,7 @@ export function ohlcvBar(b: Ohlcv, origin: BarOrigin): Bar {
     event_type: 'ohlcv',
     ingested_at: origin.ingestedAt.toISOString(),
     ...(origin.feedGapRepair ? { feed_gap_repair: true } : {}),
+    ...(origin.partial ? { partial: true } : {}),
   });
 }
 
@@ -212,6 +227,35 @@ export const feedGapSchema = z
   .strict()
   .refine((g) => g.end_ms >= g.start_ms, { message: 'end_ms must not be before start_ms', path: ['end_ms'] });
 export type FeedGap = z.infer<typeof feedGapSchema>;
+
+/**
+ * A coverage marker (events.coverage): the collector (one process, one unbroken subscription:
+ * `segment_id`) saw every quote of `symbols` from `from_ms` to `to_ms` (wall-clock ms, both
+ * inclusive, the time of the quotes), and every tick it published for them is in the ticks
+ * stream at a sequence <= `tick_seq`. A marker is sent only once JetStream confirmed every
+ * tick received before `to_ms`, so a crash claims nothing it had not stored; markers of one
+ * segment repeat with growing `to_ms` (the bridge keeps the largest).
+ */
+export const coverageSchema = z
+  .object({
+    tenant_id: tenantField,
+    segment_id: z.string().min(1).max(200),
+    symbols: z.array(symbolSchema).min(1),
+    from_ms: epochMs,
+    to_ms: epochMs,
+    /** The ticks stream's last sequence once those ticks were confirmed (the watermark to wait for). */
+    tick_seq: z.number().int().nonnegative(),
+    /** When the collector sent it (ISO-8601 UTC). */
+    emitted_at: isoUtc,
+  })
+  .strict()
+  .refine((c) => c.to_ms >= c.from_ms, { message: 'to_ms must not be before from_ms', path: ['to_ms'] });
+export type CoverageMarker = z.infer<typeof coverageSchema>;
+
+/** Id of a coverage marker: the same marker re-sent is the same message. */
+export function coverageMessageId(c: Pick<CoverageMarker, 'segment_id' | 'to_ms'>, scope: string): string {
+  return `${scope}|c:${c.segment_id}:${c.to_ms}`;
+}
 
 /*
  * Message ids (Nats-Msg-Id, and the Kafka message-id header) start with the producing
@@ -259,15 +303,21 @@ export function barMessageId(
     | 'close'
     | 'volume'
     | 'feed_gap_repair'
+    | 'partial'
   >,
   scope: string,
 ): string {
-  const source = b.feed_gap_repair ? `${b.source}+repair` : b.source;
+  // A partial bar and the complete bar with the same values are different messages: the
+  // complete one must not be dropped as the partial one's duplicate.
+  const source = b.feed_gap_repair ? `${b.source}+repair` : b.partial ? `${b.source}+partial` : b.source;
   return `${scope}|b:${subjectToken(b.symbol)}:${b.timeframe}:${b.timestamp_ms}:${source}:${b.open}:${b.high}:${b.low}:${b.close}:${b.volume}`;
 }
 
 /**
  * Precedence ranks of the versions of one bar (higher wins), the leading digit of barVersion:
+ * - partial (0): a live_aggregated bar built from a window that was not wholly covered or
+ *   not yet committed (barSchema `partial`); anything complete beats it, and a complete
+ *   re-aggregation or a download replaces it whenever it comes;
  * - polygon_historical (1): historical data only fills gaps;
  * - live_aggregated (2): the pipeline's own bar beats a downloaded one;
  * - feed_gap_repair (3): a polygon_historical bar downloaded for a window in which the
@@ -275,7 +325,12 @@ export function barMessageId(
  *   lacks the quotes the collector missed (they can never arrive later), so the repair beats
  *   it, whether the live bar was written before or after the repair.
  */
-export const BAR_RANK = { polygon_historical: 1n, live_aggregated: 2n, feed_gap_repair: 3n } as const;
+export const BAR_RANK = {
+  partial: 0n,
+  polygon_historical: 1n,
+  live_aggregated: 2n,
+  feed_gap_repair: 3n,
+} as const;
 
 /** barVersion = rank × this + ms: room for build times until the year 33658. */
 export const VERSION_RANK_UNIT = 10n ** 15n;
@@ -288,7 +343,11 @@ export const VERSION_RANK_UNIT = 10n ** 15n;
  * a re-aggregation that picked up late ticks replaces the earlier bar, and a stale
  * redelivery never does. `version / 10^15` in ClickHouse gives back the rank.
  */
-export function barVersion(b: Pick<Bar, 'source' | 'ingested_at' | 'feed_gap_repair'>): bigint {
-  const rank = b.feed_gap_repair ? BAR_RANK.feed_gap_repair : BAR_RANK[b.source];
+export function barVersion(b: Pick<Bar, 'source' | 'ingested_at' | 'feed_gap_repair' | 'partial'>): bigint {
+  const rank = b.feed_gap_repair
+    ? BAR_RANK.feed_gap_repair
+    : b.partial
+      ? BAR_RANK.partial
+      : BAR_RANK[b.source];
   return rank * VERSION_RANK_UNIT + BigInt(Date.parse(b.ingested_at));
 }

@@ -8,6 +8,7 @@
 //   bar subject        bars.EURUSD.5m                      mp.market_fx-a.bars.EURUSD.5m
 //   dead letters       dlq.<subject>                       mp.market_fx-a.dlq.<subject without prefix>
 //   feed gap events    events.feed_gap                     mp.market_fx-a.events.feed_gap
+//   coverage markers   events.coverage                     mp.market_fx-a.events.coverage
 //   streams            MARKET_TICKS, MARKET_BARS, …        MARKET_TICKS_market_fx-a, …
 //   durable consumers  bridge-ticks, … (one set per stream: the streams are the pipeline's own)
 //   request inboxes    _INBOX.>                            _INBOX_market_fx-a.>
@@ -71,6 +72,8 @@ export interface PipelineNames extends Required<Pick<PipelineIdentity, 'tenantId
   dlqSubject(originalSubject: string): string;
   /** events.feed_gap: see FEED_GAP_SUBJECT. */
   feedGapSubject: string;
+  /** events.coverage: see COVERAGE_SUBJECT. */
+  coverageSubject: string;
   /** Prefix of the request inboxes (replies of JetStream API calls and publish acks). */
   inboxPrefix: string;
   /** Scope of every message id: two pipelines never produce the same id. */
@@ -93,6 +96,7 @@ export function pipelineNames(identity: PipelineIdentity): PipelineNames {
     dlqSubject: (original) =>
       `${prefix}dlq.${prefix && original.startsWith(prefix) ? original.slice(prefix.length) : original}`,
     feedGapSubject: `${prefix}events.feed_gap`,
+    coverageSubject: `${prefix}events.coverage`,
     inboxPrefix: id ? `_INBOX_${id}` : '_INBOX',
     idScope: id ? `${id}/${identity.tenantId}` : identity.tenantId,
   };
@@ -123,6 +127,15 @@ export function dlqSubject(originalSubject: string): string {
  * consumes it and repairs the bars of those symbols and times.
  */
 export const FEED_GAP_SUBJECT = SEED_NAMES.feedGapSubject;
+
+/**
+ * `events.coverage` (stream MARKET_EVENTS): the collector's coverage markers (messages.ts
+ * coverageSchema): "this pipeline saw every quote of these symbols from..to, and every one
+ * of them is in the ticks stream at or below sequence tick_seq". The bridge stores them in
+ * PostgreSQL `feed_coverage`; the aggregator builds a bar as complete only from covered,
+ * committed time (README "Coverage, watermark and precedence").
+ */
+export const COVERAGE_SUBJECT = SEED_NAMES.coverageSubject;
 
 export const KAFKA_TOPICS = { ticks: 'tick_archive', bars: 'aggregate_archive' } as const;
 

@@ -173,6 +173,7 @@ const MARKET_TICKS_COLUMNS: Record<string, string> = {
   exchange: 'integer',
   source: 'text',
   ingested_at: 'timestamp with time zone',
+  committed_at: 'timestamp with time zone',
 };
 
 /** The quote identity: the one unique key, which makes ON CONFLICT DO NOTHING idempotent. */

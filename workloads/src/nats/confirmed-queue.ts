@@ -94,6 +94,16 @@ export class ConfirmedPublishQueue<T extends QueuedMessage> {
     return this.pending.size;
   }
 
+  /** Messages accepted by offer() so far (a position in offer order). */
+  get offered(): number {
+    return this.pending.pushed;
+  }
+
+  /** Every message offered before this position is confirmed by JetStream. */
+  get confirmedBefore(): number {
+    return this.pending.confirmedBefore;
+  }
+
   get capacity(): number {
     return this.options.capacity;
   }

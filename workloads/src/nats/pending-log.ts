@@ -39,6 +39,16 @@ export class PendingLog<T> {
     return this.tail - this.head;
   }
 
+  /** Entries ever pushed: a position (the next push gets it). */
+  get pushed(): number {
+    return this.tail;
+  }
+
+  /** Every entry before this position is confirmed. */
+  get confirmedBefore(): number {
+    return this.head;
+  }
+
   get full(): boolean {
     return this.size >= this.capacity;
   }

@@ -38,6 +38,12 @@ export interface SimulatorOptions {
   restRateWindowMs: number;
   restFailures: number;
   adminEnabled: boolean;
+  /**
+   * The simulator's clock (default Date.now): live quotes are stamped with it and REST
+   * answers up to it. Tests run the pipeline at a chosen instant (e.g. just before a week's
+   * bars all close) by giving the simulator and the collector the same shifted clock.
+   */
+  now?: () => number;
   /** Replay mode (no generated stream) when set. */
   replay?: { frames: readonly string[]; framesPerSecond: number; loop: boolean };
 }
@@ -101,6 +107,7 @@ export async function startSimulator(
     faults,
     log,
     metrics,
+    now: options.now,
   });
   const admin = options.adminEnabled ? new AdminApi({ sockets, faults, replay, log }) : undefined;
 
@@ -132,6 +139,7 @@ export async function startSimulator(
           maxCatchUpMs: MAX_CATCH_UP_MS,
           log,
           metrics,
+          now: options.now,
         },
         sockets,
       );

@@ -1,0 +1,40 @@
+-- Coverage and commit time: what the aggregator needs to build a bar only from covered,
+-- committed ticks (README "Coverage, watermark and precedence").
+--
+-- feed_coverage: one row per coverage segment of a collector (one process, one unbroken
+-- subscription), from its markers on events.coverage, written by the bridge. A marker of
+-- the same segment only ever moves to_ms forward (GREATEST), so redelivered or reordered
+-- markers leave the row as the newest one made it. Time not inside any segment's
+-- [from_ms, to_ms] during forex hours is not covered: the collector was down, restarting,
+-- disconnected, dropping ticks, or not yet started.
+CREATE TABLE IF NOT EXISTS feed_coverage (
+    tenant_id  text        NOT NULL,
+    segment_id text        NOT NULL,
+    symbols    text[]      NOT NULL,
+    from_ms    bigint      NOT NULL,
+    to_ms      bigint      NOT NULL,
+    -- The ticks stream's sequence that covers every tick up to to_ms: the segment is
+    -- committed up to to_ms once the bridge's tick consumer has acked through it.
+    tick_seq   bigint      NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, segment_id)
+);
+
+CREATE INDEX IF NOT EXISTS feed_coverage_tenant_to_idx ON feed_coverage (tenant_id, to_ms);
+
+-- When the row was committed (the bridge's transaction; the column is not in the bridge's
+-- COPY, so the default fills it). The aggregator finds the ticks committed since its last
+-- run here, and re-aggregates every bar they fall into, however old (late ticks). BRIN: rows
+-- arrive in commit order, so a block range summary is tiny and costs inserts nearly nothing.
+ALTER TABLE market_ticks ADD COLUMN IF NOT EXISTS committed_at timestamptz NOT NULL DEFAULT now();
+CREATE INDEX IF NOT EXISTS market_ticks_committed_at_brin ON market_ticks USING brin (committed_at);
+
+-- The aggregator's own cursor per tenant and timeframe: ticks committed up to here have had
+-- their bars rebuilt. Bookkeeping of the aggregator's work (like the backfill's ledger), not
+-- market data.
+CREATE TABLE IF NOT EXISTS aggregator_late_cursor (
+    tenant_id      text        NOT NULL,
+    timeframe      text        NOT NULL,
+    committed_upto timestamptz NOT NULL,
+    PRIMARY KEY (tenant_id, timeframe)
+);
