@@ -9,6 +9,7 @@ import { asStep } from '../runtime/failure.js';
 import { queryBars, type BarRow } from './bar-query.js';
 import { publishedBarIds } from './published-bar-ids.js';
 import type { PipelineNames } from '../contracts/subjects.js';
+import type { Timeframe } from '../contracts/timeframes.js';
 import { scanChunks, type BarWindow } from './window.js';
 
 export interface AggregationInput {
@@ -43,6 +44,8 @@ export interface AggregationSummary {
   barsBySymbol: Record<string, number>;
   /** Of `bars`, those published marked partial. */
   partial: number;
+  /** Which bars were partial (timeframe and start; any symbol). */
+  partialBars?: { timeframe: Timeframe; startMs: number }[];
   /** Bars the NATS server confirmed, duplicates included. */
   published: number;
   /** Of those, bars the server already had (same message id within its window). */
@@ -97,7 +100,13 @@ export async function runAggregation(
     const bars = rows.map((row) =>
       buildBar(row, input.pipSizes, builtAt, input.tenantId, input.isPartial?.(row) ?? false),
     );
-    for (const bar of bars) if (bar.partial) summary.partial++;
+    for (const bar of bars) {
+      if (!bar.partial) continue;
+      summary.partial++;
+      const seen = (summary.partialBars ??= []);
+      if (!seen.some((p) => p.timeframe === bar.timeframe && p.startMs === bar.timestamp_ms))
+        seen.push({ timeframe: bar.timeframe, startMs: bar.timestamp_ms });
+    }
 
     // Kafka first: a bar version in the stream must be in the archive as well (see
     // published-bar-ids.ts). A failure there leaves NATS untouched for this chunk.

@@ -16,6 +16,7 @@ import { Batch } from './batch.js';
 import type { BridgeConfig } from './config.js';
 import { BRIDGE_CONSUMERS, bridgeConsumers, ensureConsumer, type ConsumerSettings } from './consumers.js';
 import { CoverageWriter } from './coverage-writer.js';
+import { startCoverageMetrics } from './coverage-metrics.js';
 import { DatabaseHealth } from './health.js';
 import { createBridgeMetrics } from './metrics.js';
 import { oldestUnackedAgeSeconds } from './oldest-unacked.js';
@@ -121,6 +122,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
   const workers = [ticks, bars, ...legacy.map((l) => l.worker)];
   // Coverage markers → feed_coverage (its own consumer; README "Coverage, watermark and precedence").
   const coverage = await CoverageWriter.start({ js, jsm, pool, names, log, metrics });
+  const stopCoverageMetrics = startCoverageMetrics({ pool, jsm, names, registry, log });
   const done = Promise.all([...workers.map((w) => w.run()), coverage.done]).then(() => undefined);
 
   const watched = [
@@ -170,6 +172,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
     (stopping ??= (async () => {
       for (const w of workers) w.stop();
       coverage.stop();
+      stopCoverageMetrics();
       stopRetention.abort();
       clearInterval(retentionTimer);
       await done.catch(() => undefined);

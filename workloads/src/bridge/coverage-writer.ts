@@ -23,15 +23,17 @@ import type { BridgeMetrics } from './metrics.js';
 
 export const COVERAGE_CONSUMER = 'bridge-coverage';
 const ACK_WAIT_MS = 30_000;
+/** A segment gets one row per this much marker time (schemas/timescaledb/004_feed_coverage.sql). */
+export const PIECE_MS = 60_000;
 const BATCH = 256;
 
 const UPSERT = `
-INSERT INTO feed_coverage (tenant_id, segment_id, symbols, from_ms, to_ms, tick_seq)
-SELECT m.tenant_id, m.segment_id, string_to_array(m.symbols_csv, ','), m.from_ms, m.to_ms, m.tick_seq
+INSERT INTO feed_coverage (tenant_id, segment_id, piece, symbols, from_ms, to_ms, tick_seq)
+SELECT m.tenant_id, m.segment_id, m.to_ms / ${PIECE_MS}, string_to_array(m.symbols_csv, ','), m.from_ms, m.to_ms, m.tick_seq
   -- symbols travel as one string each: unnest cannot take arrays of arrays of different lengths
   FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
     AS m(tenant_id, segment_id, symbols_csv, from_ms, to_ms, tick_seq)
-ON CONFLICT (tenant_id, segment_id) DO UPDATE SET
+ON CONFLICT (tenant_id, segment_id, piece) DO UPDATE SET
   from_ms = LEAST(feed_coverage.from_ms, excluded.from_ms),
   tick_seq = CASE WHEN excluded.to_ms > feed_coverage.to_ms THEN excluded.tick_seq ELSE feed_coverage.tick_seq END,
   to_ms = GREATEST(feed_coverage.to_ms, excluded.to_ms),
@@ -39,13 +41,14 @@ ON CONFLICT (tenant_id, segment_id) DO UPDATE SET
 
 /** The statement's column arrays. */
 function upsertArgs(tenantId: string, markers: readonly CoverageMarker[]): unknown[] {
-  // One row per segment: the largest to_ms of the batch (ON CONFLICT cannot touch a row twice).
-  const bySegment = new Map<string, CoverageMarker>();
+  // One marker per row (segment and piece): the newest (ON CONFLICT cannot touch a row twice).
+  const byRow = new Map<string, CoverageMarker>();
   for (const m of markers) {
-    const seen = bySegment.get(m.segment_id);
-    if (!seen || m.to_ms > seen.to_ms) bySegment.set(m.segment_id, { ...m, from_ms: Math.min(m.from_ms, seen?.from_ms ?? m.from_ms) });
+    const row = `${m.segment_id} ${Math.floor(m.to_ms / PIECE_MS)}`;
+    const seen = byRow.get(row);
+    if (!seen || m.to_ms > seen.to_ms) byRow.set(row, m);
   }
-  const rows = [...bySegment.values()];
+  const rows = [...byRow.values()];
   return [
     rows.map(() => tenantId),
     rows.map((m) => m.segment_id),

@@ -237,6 +237,13 @@ describe('aggregate command (PostgreSQL, NATS JetStream, Kafka)', () => {
       await db.query(readFileSync(path.join(schemaDir, file), 'utf8'));
     }
     await insertTicks(db, ticks);
+    // A collector covered the whole time, and every tick is committed (tick_seq 0: no
+    // watermark to wait for), so every bar is complete; coverage.it.test.ts covers the rest.
+    await db.query(
+      `INSERT INTO feed_coverage (tenant_id, segment_id, piece, symbols, from_ms, to_ms, tick_seq)
+       VALUES ('system', 'whole-time', 0, $1, 0, 4102444800000, 0)`,
+      [SYMBOLS.split(',')],
+    );
 
     nats = await startPrivateNats();
     nc = await reach('NATS', nats.url, () => connect({ servers: nats.url, reconnect: false }));

@@ -13,6 +13,7 @@ import { createPgPool } from '../db/postgres.js';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import { awaitCoverage } from '../aggregator/coverage.js';
 import { lateBars, saveCursor, type LateBars } from '../aggregator/late-ticks.js';
+import { partialBarWindows, recordPartialBars } from '../aggregator/partial-bars.js';
 import type { Timeframe } from '../contracts/timeframes.js';
 import type { Shutdown } from '../runtime/shutdown.js';
 import { connectJobJetStream, openBarArchive, prepareJob, runJob } from './job-support.js';
@@ -108,6 +109,8 @@ async function aggregate(
 
   // Late ticks (late-ticks.ts): only scheduled runs follow the cursor; --from/--to builds what it is told.
   const late: { timeframe: Timeframe; found: LateBars }[] = [];
+  // Bars published partial before: built again until complete (partial-bars.ts).
+  const retried: BarWindow[] = [];
   if (scheduled) {
     for (const w of windows) {
       const found = await asStep(`${db}: late ticks`, () =>
@@ -119,11 +122,16 @@ async function aggregate(
         }),
       );
       late.push({ timeframe: w.timeframe, found });
+      retried.push(
+        ...(await asStep(`${db}: partial bars`, () =>
+          partialBarWindows(pool, config.TENANT_ID, w.timeframe, w.start),
+        )),
+      );
     }
   }
   const lateWindows = late.flatMap((l) => l.found.windows);
   const open = windows.filter((w) => w.end > w.start);
-  const all = [...open, ...lateWindows];
+  const all = mergeWindows([...open, ...lateWindows, ...retried]);
   if (lateWindows.length > 0) log.info({ lateWindows: describeWindowList(lateWindows) }, 'rebuilding bars of late ticks');
 
   // Coverage and the watermark (coverage.ts): bars not covered and committed are partial.
@@ -152,6 +160,9 @@ async function aggregate(
     },
     { pool, js, jsm, archive, names, log, signal: shutdown.signal },
   );
+  await asStep(`${db}: partial bars`, () =>
+    recordPartialBars(pool, config.TENANT_ID, all, summary.partialBars ?? []),
+  );
   // The bars of the late ticks are published: move each timeframe's cursor past them.
   for (const l of late) await asStep(`${db}: late-tick cursor`, () => saveCursor(pool, config.TENANT_ID, l.timeframe, l.found.upto));
 
@@ -164,6 +175,18 @@ async function aggregate(
   }
   const lateBarCount = lateWindows.reduce((n, w) => n + barCount(w), 0);
   return { ...summary, lateBars: lateBarCount, uncoveredSeconds };
+}
+
+/** Windows of one timeframe that overlap or touch are joined (scanChunks wants them disjoint). */
+function mergeWindows(windows: readonly BarWindow[]): BarWindow[] {
+  const sorted = [...windows].sort((a, b) => a.timeframe.localeCompare(b.timeframe) || a.start - b.start);
+  const out: BarWindow[] = [];
+  for (const w of sorted) {
+    const last = out[out.length - 1];
+    if (last && last.timeframe === w.timeframe && w.start <= last.end) last.end = Math.max(last.end, w.end);
+    else out.push({ ...w });
+  }
+  return out;
 }
 
 function describeWindowList(windows: readonly BarWindow[]): string[] {

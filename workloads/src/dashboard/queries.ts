@@ -36,7 +36,10 @@ export async function latestBars(
   timeframes: string[],
 ): Promise<LatestBar[]> {
   const result = await ch.query({
-    query: `SELECT symbol, timeframe, timestamp_ms, open, high, low, close, volume, source
+    // The rank (messages.ts BAR_RANK) says what source alone does not: partial or repair.
+    query: `SELECT symbol, timeframe, timestamp_ms, open, high, low, close, volume,
+                   multiIf(intDiv(version, 1000000000000000) = 0, 'partial',
+                           intDiv(version, 1000000000000000) = 3, 'repair', source) AS source
               FROM aggregates FINAL
              WHERE tenant_id = {tenant:String} AND timeframe IN {timeframes:Array(String)}
              ORDER BY symbol, timeframe, timestamp_ms DESC

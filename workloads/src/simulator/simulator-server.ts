@@ -44,6 +44,12 @@ export interface SimulatorOptions {
    * bars all close) by giving the simulator and the collector the same shifted clock.
    */
   now?: () => number;
+  /**
+   * After a stall longer than this the live stream skips ahead, as an outage would lose the
+   * quotes (default 10 s). Tests on a fast clock raise it: there a stall of the test process
+   * is not an outage of the feed.
+   */
+  maxCatchUpMs?: number;
   /** Replay mode (no generated stream) when set. */
   replay?: { frames: readonly string[]; framesPerSecond: number; loop: boolean };
 }
@@ -136,7 +142,7 @@ export async function startSimulator(
           grid: liveGrid,
           respectMarketHours: options.respectMarketHours,
           batchIntervalMs: options.batchIntervalMs,
-          maxCatchUpMs: MAX_CATCH_UP_MS,
+          maxCatchUpMs: options.maxCatchUpMs ?? MAX_CATCH_UP_MS,
           log,
           metrics,
           now: options.now,
