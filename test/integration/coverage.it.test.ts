@@ -20,12 +20,25 @@ import { run as runAggregate } from '../../workloads/src/commands/aggregate.js';
 import { run as runBackfill } from '../../workloads/src/commands/backfill.js';
 import { awaitCoverage } from '../../workloads/src/aggregator/coverage.js';
 import { SEED_NAMES } from '../../workloads/src/contracts/subjects.js';
-import { POLYGON_RANGE, TIMEFRAMES, barStart, type Timeframe } from '../../workloads/src/contracts/timeframes.js';
+import {
+  POLYGON_RANGE,
+  TIMEFRAMES,
+  barStart,
+  type Timeframe,
+} from '../../workloads/src/contracts/timeframes.js';
 import { QuoteGenerator } from '../../workloads/src/simulator/quote-generator.js';
 import type { Simulator } from '../../workloads/src/simulator/simulator-server.js';
 import { startCollector, type RunningCollector } from '../support/collector.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
-import { bridgeEnv, chRows, migrateInto, natsClient, startInProcess, type InProcessBridge, type NatsClient } from '../support/bridge-harness.js';
+import {
+  bridgeEnv,
+  chRows,
+  migrateInto,
+  natsClient,
+  startInProcess,
+  type InProcessBridge,
+  type NatsClient,
+} from '../support/bridge-harness.js';
 import { startPrivateNats, type PrivateNats } from '../support/private-nats.js';
 import { startTestSimulator, TEST_API_KEY } from '../support/simulator.js';
 import { waitFor } from '../support/wait.js';
@@ -78,7 +91,9 @@ let held: Record<string, unknown> & { bid: number };
 const LATE_MS = at(23, 47, 3);
 
 async function tickAt(ms: number) {
-  return (await dbs.pg.query('SELECT 1 FROM market_ticks WHERE symbol = $1 AND timestamp_ms = $2', [SYMBOL, ms])).rows;
+  return (
+    await dbs.pg.query('SELECT 1 FROM market_ticks WHERE symbol = $1 AND timestamp_ms = $2', [SYMBOL, ms])
+  ).rows;
 }
 
 async function untilSim(ms: number): Promise<void> {
@@ -140,7 +155,10 @@ async function truth(tf: Timeframe, startMs: number): Promise<TruthBar> {
 }
 
 function same(bar: StoredBar | undefined, t: TruthBar) {
-  return bar !== undefined && [bar.open, bar.high, bar.low, bar.close, bar.volume].join() === [t.o, t.h, t.l, t.c, t.v].join();
+  return (
+    bar !== undefined &&
+    [bar.open, bar.high, bar.low, bar.close, bar.volume].join() === [t.o, t.h, t.l, t.c, t.v].join()
+  );
 }
 
 /** The bars of every timeframe that end at Monday 00:00 or contain the 5m bar at `fiveMinStart`. */
@@ -208,12 +226,25 @@ describe('coverage-aware bars across a fresh start, a crash, a graceful restart,
 
     // One quote of the fully covered 23:45 bar is held back from the database (it will be
     // committed a day late, in the last test): the bar is built without it.
-    await waitFor('the quote stored', () => tickAt(LATE_MS), (rows) => rows.length === 1);
-    held = (await dbs.pg.query('DELETE FROM market_ticks WHERE symbol = $1 AND timestamp_ms = $2 RETURNING *', [SYMBOL, LATE_MS])).rows[0];
+    await waitFor(
+      'the quote stored',
+      () => tickAt(LATE_MS),
+      (rows) => rows.length === 1,
+    );
+    held = (
+      await dbs.pg.query('DELETE FROM market_ticks WHERE symbol = $1 AND timestamp_ms = $2 RETURNING *', [
+        SYMBOL,
+        LATE_MS,
+      ])
+    ).rows[0];
     expect(held.bid).toBe(new QuoteGenerator(SEED, SYMBOL).quoteAt(LATE_MS).bid);
 
     const summary = await aggregate(['--timeframe', 'all', '--now', new Date(MONDAY).toISOString()]);
-    await waitFor('bars stored', stored, (m) => m.has(key('1w', barStart('1w', at(23, 0)))) && m.has(key('5m', complete5m)));
+    await waitFor(
+      'bars stored',
+      stored,
+      (m) => m.has(key('1w', barStart('1w', at(23, 0)))) && m.has(key('5m', complete5m)),
+    );
     before = await stored();
 
     // The fully covered 5m bar is complete (rank 2): Polygon's bar but for the held-back quote.
@@ -268,7 +299,8 @@ describe('coverage-aware bars across a fresh start, a crash, a graceful restart,
     await aggregate(['--timeframe', 'all', '--now', new Date(MONDAY).toISOString()]);
     await new Promise((r) => setTimeout(r, 1500));
     const again = await stored();
-    for (const [tf, start] of targets) expect(same(again.get(key(tf, start)), await truth(tf, start))).toBe(true);
+    for (const [tf, start] of targets)
+      expect(same(again.get(key(tf, start)), await truth(tf, start))).toBe(true);
   }, 120_000);
 
   it('rebuilds the bars built while the bridge was down longer than the look-back, once their ticks are committed', async () => {
@@ -312,7 +344,19 @@ describe('coverage-aware bars across a fresh start, a crash, a graceful restart,
     await dbs.pg.query(
       `INSERT INTO market_ticks (time, tenant_id, symbol, bid, ask, mid, spread, timestamp_ms, exchange, source, ingested_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [row.time, row.tenant_id, row.symbol, row.bid, row.ask, row.mid, row.spread, row.timestamp_ms, row.exchange, row.source, row.ingested_at],
+      [
+        row.time,
+        row.tenant_id,
+        row.symbol,
+        row.bid,
+        row.ask,
+        row.mid,
+        row.spread,
+        row.timestamp_ms,
+        row.exchange,
+        row.source,
+        row.ingested_at,
+      ],
     );
     const dayLater = MONDAY + 24 * 60 * MIN;
     const late = await aggregate(['--timeframe', 'all', '--now', new Date(dayLater).toISOString()], {
@@ -320,7 +364,9 @@ describe('coverage-aware bars across a fresh start, a crash, a graceful restart,
     });
     // 5m to 4h: the bar of the tick lies before the run's window (1d and 1w still inside it).
     expect(late.lateBars).toBeGreaterThanOrEqual(5);
-    const bars = await waitFor('the late tick in its bar', stored, (m) => same(m.get(key('5m', complete5m)), t5));
+    const bars = await waitFor('the late tick in its bar', stored, (m) =>
+      same(m.get(key('5m', complete5m)), t5),
+    );
     for (const [tf, start] of barsAround(complete5m)) {
       expect([tf, same(bars.get(key(tf, start)), await truth(tf, start))]).toEqual([tf, true]);
     }

@@ -17,7 +17,9 @@ describe('coverage of a bar', () => {
       { start: t0 + 2 * MIN, end: t0 + 20 * MIN + 1 },
       { start: t0 + 21 * MIN, end: t0 + 60 * MIN + 1 },
     ]);
-    expect(committedCoverage(segments, 'EUR/USD', 499)).toEqual([{ start: t0 + 2 * MIN, end: t0 + 20 * MIN + 1 }]);
+    expect(committedCoverage(segments, 'EUR/USD', 499)).toEqual([
+      { start: t0 + 2 * MIN, end: t0 + 20 * MIN + 1 },
+    ]);
     expect(committedCoverage(segments, 'USD/JPY', 500)).toEqual([]);
   });
 
@@ -41,13 +43,23 @@ describe('coverage of a bar', () => {
     expect(none.complete('EUR/USD', '1d', saturday)).toBe(true);
     expect(none.uncoveredMs('EUR/USD', saturday, utc('2024-01-21T22:00:00Z'))).toBe(0);
     // The Sunday bar straddling the open needs its open part: 22:00 to 24:00 UTC in winter.
-    expect(none.uncoveredMs('EUR/USD', utc('2024-01-21T00:00:00Z'), utc('2024-01-22T00:00:00Z'))).toBe(2 * 60 * MIN);
+    expect(none.uncoveredMs('EUR/USD', utc('2024-01-21T00:00:00Z'), utc('2024-01-22T00:00:00Z'))).toBe(
+      2 * 60 * MIN,
+    );
     expect(new RunCoverage([], 0, 'always').complete('EUR/USD', '1d', saturday)).toBe(false);
     expect(requiredIntervals('always', 5, 5)).toEqual([]);
   });
 
   it('counts the uncovered part of required intervals', () => {
-    expect(uncoveredMs([{ start: 0, end: 100 }], [{ start: 10, end: 20 }, { start: 50, end: 200 }])).toBe(40);
+    expect(
+      uncoveredMs(
+        [{ start: 0, end: 100 }],
+        [
+          { start: 10, end: 20 },
+          { start: 50, end: 200 },
+        ],
+      ),
+    ).toBe(40);
     expect(uncoveredMs([{ start: 0, end: 100 }], [])).toBe(100);
     expect(uncoveredMs([{ start: 0, end: 100 }], [{ start: -5, end: 100 }])).toBe(0);
   });

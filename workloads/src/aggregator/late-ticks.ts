@@ -59,7 +59,14 @@ export async function lateBars(
     CURSOR_OVERLAP_SECONDS,
     upto,
   ]);
-  return { windows: joinBars(q.timeframe, rows.map((r) => r.start_ms)), upto, hadCursor: true };
+  return {
+    windows: joinBars(
+      q.timeframe,
+      rows.map((r) => r.start_ms),
+    ),
+    upto,
+    hadCursor: true,
+  };
 }
 
 /** Consecutive bar starts (ascending) joined into windows. */

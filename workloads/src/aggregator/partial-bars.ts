@@ -26,7 +26,10 @@ export async function partialBarWindows(
       ORDER BY start_ms`,
     [tenantId, timeframe, beforeMs, RETRY_HOURS],
   );
-  return joinBars(timeframe, rows.map((r) => r.start_ms));
+  return joinBars(
+    timeframe,
+    rows.map((r) => r.start_ms),
+  );
 }
 
 /**

@@ -31,7 +31,12 @@ export function startCoverageMetrics(o: {
   const refresh = () => {
     running ??= (async () => {
       const now = Date.now();
-      const { rows } = await o.pool.query<{ symbols: string[]; from_ms: number; to_ms: number; tick_seq: number }>(
+      const { rows } = await o.pool.query<{
+        symbols: string[];
+        from_ms: number;
+        to_ms: number;
+        tick_seq: number;
+      }>(
         `SELECT symbols, from_ms::float8 AS from_ms, to_ms::float8 AS to_ms, tick_seq::float8 AS tick_seq
            FROM feed_coverage WHERE tenant_id = $1 AND to_ms >= $2`,
         [o.names.tenantId, now - WINDOW_MS],

@@ -132,7 +132,8 @@ async function aggregate(
   const lateWindows = late.flatMap((l) => l.found.windows);
   const open = windows.filter((w) => w.end > w.start);
   const all = mergeWindows([...open, ...lateWindows, ...retried]);
-  if (lateWindows.length > 0) log.info({ lateWindows: describeWindowList(lateWindows) }, 'rebuilding bars of late ticks');
+  if (lateWindows.length > 0)
+    log.info({ lateWindows: describeWindowList(lateWindows) }, 'rebuilding bars of late ticks');
 
   // Coverage and the watermark (coverage.ts): bars not covered and committed are partial.
   const from = Math.min(...all.map((w) => w.start));
@@ -164,14 +165,19 @@ async function aggregate(
     recordPartialBars(pool, config.TENANT_ID, all, summary.partialBars ?? []),
   );
   // The bars of the late ticks are published: move each timeframe's cursor past them.
-  for (const l of late) await asStep(`${db}: late-tick cursor`, () => saveCursor(pool, config.TENANT_ID, l.timeframe, l.found.upto));
+  for (const l of late)
+    await asStep(`${db}: late-tick cursor`, () =>
+      saveCursor(pool, config.TENANT_ID, l.timeframe, l.found.upto),
+    );
 
   const uncoveredSeconds: Record<string, number> = {};
   const scheduledFrom = Math.min(...open.map((w) => w.start));
   const scheduledTo = Math.max(...open.map((w) => w.end));
   for (const symbol of config.SYMBOLS) {
     uncoveredSeconds[symbol] =
-      coverage && open.length > 0 ? Math.round(coverage.uncoveredMs(symbol, scheduledFrom, scheduledTo) / 1000) : 0;
+      coverage && open.length > 0
+        ? Math.round(coverage.uncoveredMs(symbol, scheduledFrom, scheduledTo) / 1000)
+        : 0;
   }
   const lateBarCount = lateWindows.reduce((n, w) => n + barCount(w), 0);
   return { ...summary, lateBars: lateBarCount, uncoveredSeconds };

@@ -141,6 +141,13 @@ describe('message schemas', () => {
     );
   });
 
+  it('marks partial bars only on live bars, with an id of their own', () => {
+    expect(barSchema.parse({ ...bar, partial: true }).partial).toBe(true);
+    expect(barSchema.safeParse({ ...bar, source: 'polygon_historical', partial: true }).success).toBe(false);
+    expect(barSchema.safeParse({ ...bar, partial: false }).success).toBe(false);
+    expect(barMessageId({ ...bar, partial: true }, 'system')).not.toBe(barMessageId(bar, 'system'));
+  });
+
   it('marks feed-gap repairs only on historical bars, with an id of their own', () => {
     const historical: Bar = { ...bar, source: 'polygon_historical' };
     expect(barSchema.parse({ ...historical, feed_gap_repair: true }).feed_gap_repair).toBe(true);
@@ -174,5 +181,13 @@ describe('bar precedence (barVersion)', () => {
     expect(repair('2024-01-25T11:00:00Z')).toBeGreaterThan(live('2024-01-25T10:05:01Z'));
     expect(repair('2024-01-25T11:00:00Z')).toBeGreaterThan(live('2030-01-01T00:00:00Z'));
     expect(repair('2024-01-25T11:00:00Z') / 10n ** 15n).toBe(3n);
+  });
+
+  it('ranks a partial live bar below everything, even one built later', () => {
+    const partial = (iso: string) => barVersion({ source: 'live_aggregated', partial: true, ...at(iso) });
+    expect(partial('2030-01-01T00:00:00Z')).toBeLessThan(historical('2024-01-25T10:05:01Z'));
+    expect(partial('2030-01-01T00:00:00Z')).toBeLessThan(live('2024-01-25T10:05:01Z'));
+    expect(partial('2024-01-25T10:10:00Z')).toBeGreaterThan(partial('2024-01-25T10:05:01Z'));
+    expect(partial('2024-01-25T11:00:00Z') / 10n ** 15n).toBe(0n);
   });
 });
