@@ -366,7 +366,8 @@ describe('aggregate command (PostgreSQL, NATS JetStream, Kafka)', () => {
         .map((s) => `${s} ${expected.filter((b) => b.symbol === s).length}`)
         .join(
           ', ',
-        )}); published ${expected.length} (0 duplicates); archived ${expected.length} (0 already archived)`,
+        )}); published ${expected.length} (0 duplicates); 0 partial; 0 rebuilt for late ticks; ` +
+        `archived ${expected.length} (0 already archived)`,
     );
     // The tie rules on the boundary bar 00:00-00:05 of EUR/USD, spelled out.
     const eur = published.find(
