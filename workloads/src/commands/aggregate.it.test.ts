@@ -364,9 +364,7 @@ describe('aggregate command (PostgreSQL, NATS JetStream, Kafka)', () => {
     expect(result.summary!.msg).toBe(
       `aggregated 5m: ${expected.length} bars (${['EUR/USD', 'USD/JPY', 'XAU/USD']
         .map((s) => `${s} ${expected.filter((b) => b.symbol === s).length}`)
-        .join(
-          ', ',
-        )}); published ${expected.length} (0 duplicates); 0 partial; 0 rebuilt for late ticks; ` +
+        .join(', ')}); published ${expected.length} (0 duplicates); 0 partial; 0 rebuilt for late ticks; ` +
         `archived ${expected.length} (0 already archived)`,
     );
     // The tie rules on the boundary bar 00:00-00:05 of EUR/USD, spelled out.
