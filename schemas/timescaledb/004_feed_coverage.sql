@@ -30,7 +30,11 @@ CREATE INDEX IF NOT EXISTS feed_coverage_tenant_to_idx ON feed_coverage (tenant_
 -- COPY, so the default fills it). The aggregator finds the ticks committed since its last
 -- run here, and re-aggregates every bar they fall into, however old (late ticks). BRIN: rows
 -- arrive in commit order, so a block range summary is tiny and costs inserts nearly nothing.
-ALTER TABLE market_ticks ADD COLUMN IF NOT EXISTS committed_at timestamptz NOT NULL DEFAULT now();
+-- Added without a default and then given one: TimescaleDB refuses a non-constant default in
+-- ADD COLUMN on a hypertable with compression, and rows stored before stay NULL (they were
+-- committed before any bar could miss them).
+ALTER TABLE market_ticks ADD COLUMN IF NOT EXISTS committed_at timestamptz;
+ALTER TABLE market_ticks ALTER COLUMN committed_at SET DEFAULT now();
 CREATE INDEX IF NOT EXISTS market_ticks_committed_at_brin ON market_ticks USING brin (committed_at);
 
 -- The aggregator's own cursor per tenant and timeframe: ticks committed up to here have had
