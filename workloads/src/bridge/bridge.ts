@@ -2,7 +2,7 @@
 // shared by all replicas: MARKET_TICKS → PostgreSQL market_ticks, MARKET_BARS → ClickHouse
 // aggregates. Wires the workers, the monitor (consumer lag, database probes), retention on
 // plain PostgreSQL, and an orderly stop.
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { Registry } from 'prom-client';
 import { createClickHouse } from '../db/clickhouse.js';
 import { createPgPool } from '../db/postgres.js';
@@ -118,6 +118,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
     pgHealth,
     chHealth,
     tenantId: names.tenantId,
+    onLeave: (label) => monitor.unwatch(label),
   });
   const workers = [ticks, bars, ...legacy.map((l) => l.worker)];
   // Coverage markers → feed_coverage (its own consumer; README "Coverage, watermark and precedence").
@@ -201,10 +202,20 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
  * The upgrade path of a pipeline that ran under the seed's names (MARKET_TICKS, MARKET_BARS,
  * durables bridge-ticks / bridge-bars) before it got a PIPELINE_ID: whatever its previous
  * bridge had not written yet is still in those streams. While such a durable exists, this
- * bridge drains it too, with the rules that applied there: a message without a tenant_id
- * (published before tenants were carried) is stored under this bridge's tenant, as the
- * previous version did; one for another tenant is dead-lettered. The worker stops when the
- * durable or its stream is deleted (README: delete them once their lag is 0).
+ * bridge drains it too, but only what the upgrade left behind: messages without a tenant_id
+ * (published before tenants were carried), stored under this bridge's tenant as the previous
+ * version did.
+ *
+ * The same durables are also those of a pipeline run by hand under the seed's names on the
+ * same NATS, which is live and not this pipeline's. Its collector stamps a tenant_id on
+ * every message, so a message that carries one proves such a publisher: the drain does not
+ * start when the newest message of the stream carries one, and stops at the first one it
+ * pulls (StreamWorker `claims`), handing it and the rest of that pull back with a nak
+ * without delay. Nothing of the live pipeline is acked, dead-lettered or stored here; the
+ * cost to it is one extra delivery of at most one pull (the bridge's consumers have no
+ * max_deliver, so a counted redelivery never drops a message) and those few arrive out of
+ * order (ticks have a unique key, bars a version: order does not matter). The worker also
+ * stops when the durable or its stream is deleted (README: delete them once their lag is 0).
  */
 async function legacyWorkers(o: {
   js: ReturnType<typeof jetstream>;
@@ -220,13 +231,26 @@ async function legacyWorkers(o: {
   log: Logger;
   keepAliveMs: number;
   maxConcurrentWrites: number;
+  /** The drain of the consumer with this label stopped: it is a live pipeline's. */
+  onLeave: (label: string) => void;
 }): Promise<{ worker: StreamWorker<TickRow> | StreamWorker<BarRow>; consumer: WatchedConsumer }[]> {
   if (!o.names.pipelineId) return []; // under the seed's names those are this bridge's own consumers
   const seed = pipelineNames({ tenantId: o.tenantId });
+  // Small pulls: a live seed-named pipeline gets back at most this many messages if it
+  // starts publishing while the drain runs.
+  const drainBatch = Math.min(o.config.LIVE_BATCH_SIZE, DRAIN_BATCH);
   const found: { worker: StreamWorker<TickRow> | StreamWorker<BarRow>; consumer: WatchedConsumer }[] = [];
   for (const kind of ['ticks', 'bars'] as const) {
     const { stream, durable } = BRIDGE_CONSUMERS[kind];
     if (!(await o.jsm.consumers.info(stream, durable).catch(() => undefined))) continue;
+    const newest = await newestCarriesTenant(o.jsm, stream);
+    if (newest !== undefined) {
+      o.log.info(
+        { stream, durable, tenant: newest },
+        'a pipeline under the seed names publishes with tenants: its consumer is not drained',
+      );
+      continue;
+    }
     const label = `${durable} (seed names, draining)`;
     o.log.warn({ stream, durable }, 'draining what the previous version left under the seed names');
     const getConsumer = async () => {
@@ -249,6 +273,15 @@ async function legacyWorkers(o: {
       maxConcurrentWrites: o.maxConcurrentWrites,
       consumerName: label,
       getConsumer,
+      // Only what was published before tenants were carried is the upgrade's leftover.
+      claims: (msg: JsMsg) => carriedTenant(msg.data) === undefined,
+      onLeave: (msg: JsMsg) => {
+        o.log.warn(
+          { stream, durable, seq: msg.seq, tenant: carriedTenant(msg.data) },
+          'a live pipeline under the seed names uses this consumer: drain stopped, its messages left to it',
+        );
+        o.onLeave(label);
+      },
     };
     const worker: StreamWorker<TickRow> | StreamWorker<BarRow> =
       kind === 'ticks'
@@ -256,7 +289,7 @@ async function legacyWorkers(o: {
             ...common,
             kind,
             lanes: {
-              live: new Batch<Held<TickRow>>('ticks', o.config.LIVE_BATCH_SIZE, o.config.LIVE_BATCH_TIMEOUT),
+              live: new Batch<Held<TickRow>>('ticks', drainBatch, o.config.LIVE_BATCH_TIMEOUT),
             },
             toRow: (r) =>
               r.kind === 'tick' ? tickRow(r.tick, r.tick.tenant_id ?? o.tenantId) : unexpected(r.kind),
@@ -267,14 +300,10 @@ async function legacyWorkers(o: {
             ...common,
             kind,
             lanes: {
-              live: new Batch<Held<BarRow>>(
-                'bars_live',
-                o.config.LIVE_BATCH_SIZE,
-                o.config.LIVE_BATCH_TIMEOUT,
-              ),
+              live: new Batch<Held<BarRow>>('bars_live', drainBatch, o.config.LIVE_BATCH_TIMEOUT),
               historical: new Batch<Held<BarRow>>(
                 'bars_historical',
-                o.config.HISTORICAL_BATCH_SIZE,
+                drainBatch,
                 o.config.HISTORICAL_BATCH_TIMEOUT,
               ),
             },
@@ -286,6 +315,26 @@ async function legacyWorkers(o: {
     found.push({ worker, consumer: { stream, durable, label } });
   }
   return found;
+}
+
+const DRAIN_BATCH = 100;
+
+/** The tenant_id a message carries, if it is JSON that has one. */
+function carriedTenant(data: Uint8Array): string | undefined {
+  try {
+    const tenant = (JSON.parse(new TextDecoder().decode(data)) as { tenant_id?: unknown } | null)?.tenant_id;
+    return typeof tenant === 'string' ? tenant : undefined;
+  } catch {
+    return undefined; // not JSON: routing dead-letters it, as the previous version did
+  }
+}
+
+/** The tenant of the newest message of a stream, if it carries one. */
+async function newestCarriesTenant(jsm: JetStreamManager, stream: string): Promise<string | undefined> {
+  const info = await jsm.streams.info(stream).catch(() => undefined);
+  if (!info || info.state.messages === 0) return undefined;
+  const last = await jsm.streams.getMessage(stream, { seq: info.state.last_seq }).catch(() => null);
+  return last ? carriedTenant(last.data) : undefined;
 }
 
 interface WatchedConsumer {
@@ -303,6 +352,7 @@ function unexpected(kind: string): never {
 class Monitor {
   private running: Promise<void> = Promise.resolve();
   private busy = false;
+  private readonly unwatched = new Set<string>();
 
   constructor(
     private readonly jsm: JetStreamManager,
@@ -326,9 +376,16 @@ class Monitor {
     return this.running;
   }
 
+  /** Stops reporting a consumer's lag (a drain that stopped: the lag is another pipeline's). */
+  unwatch(label: string): void {
+    this.unwatched.add(label);
+    this.metrics.consumerLag.remove({ consumer: label });
+  }
+
   private async pollOnce(): Promise<void> {
     await Promise.all([
       ...this.consumers.map(async (c) => {
+        if (this.unwatched.has(c.label)) return;
         try {
           const info = await this.jsm.consumers.info(c.stream, c.durable);
           this.metrics.consumerLag.set({ consumer: c.label }, info.num_pending + info.num_ack_pending);

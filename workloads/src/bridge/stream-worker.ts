@@ -57,6 +57,17 @@ export interface StreamWorkerOptions<R> {
   maxPullWaitMs?: number;
   /** After stop(), how long a write to an unavailable database is still retried before giving up. */
   stopGraceMs?: number;
+  /**
+   * Whether a pulled message is this worker's to take (default: every one). At the first that
+   * is not, the worker stops; that message and every later one of the pull are handed back
+   * when the pull ends (nak without delay, nothing acked or dead-lettered). Not at once: the
+   * pull is still open, and the server would hand a nak-ed message straight back to it (one
+   * message redelivered dozens of times within one pull). For the upgrade drain of the
+   * seed-named consumers (bridge.ts), which must leave a live seed-named pipeline's messages alone.
+   */
+  claims?: (msg: JsMsg) => boolean;
+  /** Called once when `claims` refused a message and the worker stopped. */
+  onLeave?: (msg: JsMsg) => void;
 }
 
 /**
@@ -84,6 +95,10 @@ export class StreamWorker<R> {
   private readonly writes = new Set<Promise<void>>();
   private readonly maxConcurrentWrites: number;
   private writeFailure: unknown;
+  /** `claims` refused a message: everything pulled from now on is handed back. */
+  private leaving = false;
+  /** Refused messages of the pull in progress, nak-ed when it ends. */
+  private readonly handedBack: JsMsg[] = [];
   private dueTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: StreamWorkerOptions<R>) {
@@ -162,8 +177,10 @@ export class StreamWorker<R> {
         const deadLetter = this.receive(msg);
         if (deadLetter) await deadLetter;
       }
+      this.handBack();
       this.pullBackoff.reset();
     } catch (error) {
+      this.handBack();
       this.o.metrics.pullErrors.inc({ consumer: this.o.consumerName });
       this.consumer = undefined;
       const delay = this.pullBackoff.next();
@@ -202,6 +219,7 @@ export class StreamWorker<R> {
 
   /** Routes one message into its lane; returns the dead-letter publish if it is a bad one. */
   private receive(msg: JsMsg): Promise<void> | undefined {
+    if (this.o.claims && (this.leaving || !this.o.claims(msg))) return this.leave(msg);
     this.receivedCount.inc();
     const routed = routeMessage(this.o.kind, msg.subject, msg.data, this.o.names);
     if (!routed.ok) return this.deadLetter(msg, routed.reason, routed.detail);
@@ -219,6 +237,19 @@ export class StreamWorker<R> {
     // A full lane is written at once; one that waits long enough is due by the timer the
     // first item armed (no clock read per message).
     if (wasEmpty || lane.room === 0) this.writeDueSoon();
+  }
+
+  /** Keeps a message it does not claim for handBack, and stops (see `claims`). */
+  private leave(msg: JsMsg): undefined {
+    this.handedBack.push(msg);
+    if (this.leaving) return;
+    this.leaving = true;
+    this.stop();
+    this.o.onLeave?.(msg);
+  }
+
+  private handBack(): void {
+    for (const msg of this.handedBack.splice(0)) msg.nak();
   }
 
   private async deadLetter(msg: JsMsg, reason: DeadLetterReason, detail: string): Promise<void> {
