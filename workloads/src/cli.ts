@@ -35,6 +35,12 @@ export const commands: Record<string, Command> = {
       'market-pipeline collector   (configured by POLYGON_*, SYMBOLS, NATS_*, KAFKA_*, COLLECTOR_* variables)',
     load: () => import('./commands/collector.js'),
   },
+  relay: {
+    summary: "Another pipeline's ticks and feed gaps → this pipeline's (one Polygon key, several pipelines)",
+    usage:
+      'market-pipeline relay   (configured by RELAY_SOURCE_PIPELINE_ID, RELAY_SOURCE_TENANT_ID, SYMBOLS, NATS_*, KAFKA_*)',
+    load: () => import('./commands/relay.js'),
+  },
   backfill: {
     summary:
       'Repair recorded feed gaps and fill the gaps in ClickHouse from Polygon REST (one run, then exit)',

@@ -207,6 +207,23 @@ export const collectorEnv = z.object({
 });
 
 /**
+ * The relay (collector of a pipeline whose source is another pipeline: one Polygon key,
+ * several pipelines). It reads the source pipeline's tick and feed-gap streams through its own
+ * durable consumers and republishes its SYMBOLS under its own names and tenant
+ * (workloads/src/relay/relay.ts).
+ */
+export const relayEnv = z.object({
+  /** PIPELINE_ID of the pipeline relayed from (`<namespace>_<name>`). */
+  RELAY_SOURCE_PIPELINE_ID: pipelineIdSchema,
+  /** Its tenant: only messages of that tenant are relayed. */
+  RELAY_SOURCE_TENANT_ID: tenantIdSchema,
+  /** Ticks pulled, republished and acked at once. */
+  RELAY_BATCH_SIZE: env.positiveInt().default(500),
+  /** Time the source stream waits for the relay's ack before redelivering (ms). */
+  RELAY_ACK_WAIT_MS: env.positiveInt().default(30_000),
+});
+
+/**
  * The backfill (gap filler: ClickHouse gaps and recorded feed gaps → Polygon REST → NATS).
  * The first run of a symbol and timeframe covers BACKFILL_WINDOW_DAYS; later runs cover the
  * last BACKFILL_RECENT_DAYS, reaching further back when the previous run is older (see

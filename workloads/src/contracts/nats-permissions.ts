@@ -10,16 +10,40 @@
 // `<stream>.<consumer>` (CREATE may add `.<filter subject>`), DURABLE.CREATE the same after
 // one more token; $JS.API.INFO is the account check the client makes. Deleting or purging
 // a stream is deliberately not granted: a pipeline's workloads never do either.
-import type { PipelineNames } from './subjects.js';
+import { relayConsumers, type PipelineNames } from './subjects.js';
 
 export interface NatsPermissions {
   publish: { allow: string[] };
   subscribe: { allow: string[] };
 }
 
-type PermissionNames = Pick<PipelineNames, 'streams' | 'subjectPrefix' | 'inboxPrefix'>;
+type PermissionNames = Pick<PipelineNames, 'streams' | 'subjectPrefix' | 'inboxPrefix' | 'pipelineId'>;
 
-export function natsPermissions(names: PermissionNames): NatsPermissions {
+/**
+ * A relay's read-only grants on its source pipeline's streams (README "One Polygon key,
+ * several pipelines"): stream info, and create/read/ack of its own two durables only. No
+ * publish to the source's subjects, no other consumer, no stream create/update/delete.
+ */
+export function relayReadPermissions(
+  source: Pick<PipelineNames, 'streams'>,
+  relay: Pick<PipelineNames, 'pipelineId'>,
+): string[] {
+  return Object.values(relayConsumers(source, relay)).flatMap(({ stream: s, durable: d }) => [
+    `$JS.API.STREAM.INFO.${s}`,
+    `$JS.API.CONSUMER.CREATE.${s}.${d}`,
+    `$JS.API.CONSUMER.CREATE.${s}.${d}.>`,
+    `$JS.API.CONSUMER.DURABLE.CREATE.${s}.${d}`,
+    `$JS.API.CONSUMER.INFO.${s}.${d}`,
+    `$JS.API.CONSUMER.MSG.NEXT.${s}.${d}`,
+    `$JS.ACK.${s}.${d}.>`,
+  ]);
+}
+
+/** `relayFrom`: the source pipeline of a relay, whose streams it may read (relayReadPermissions). */
+export function natsPermissions(
+  names: PermissionNames,
+  relayFrom?: Pick<PipelineNames, 'streams'>,
+): NatsPermissions {
   const streams = Object.values(names.streams);
   const api = streams.flatMap(({ name: s }) => [
     `$JS.API.STREAM.CREATE.${s}`,
@@ -35,15 +59,24 @@ export function natsPermissions(names: PermissionNames): NatsPermissions {
   ]);
   return {
     publish: {
-      allow: [...streams.flatMap((s) => s.subjects), '$JS.API.INFO', ...api],
+      allow: [
+        ...streams.flatMap((s) => s.subjects),
+        '$JS.API.INFO',
+        ...api,
+        ...(relayFrom ? relayReadPermissions(relayFrom, names) : []),
+      ],
     },
     subscribe: { allow: [`${names.inboxPrefix}.>`] },
   };
 }
 
 /** The permissions as a nats-server configuration block (`permissions: {…}` of a user). */
-export function natsPermissionsConfig(names: PermissionNames, indent = ''): string {
-  const p = natsPermissions(names);
+export function natsPermissionsConfig(
+  names: PermissionNames,
+  indent = '',
+  relayFrom?: Pick<PipelineNames, 'streams'>,
+): string {
+  const p = natsPermissions(names, relayFrom);
   const list = (items: string[]) => items.map((s) => `${indent}      "${s}"`).join('\n');
   return [
     `${indent}permissions: {`,
