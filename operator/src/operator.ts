@@ -69,12 +69,14 @@ export class Operator {
       const key = `${p.metadata.namespace}/${p.metadata.name}`;
       if (event === 'delete') {
         this.seenGeneration.delete(key);
+        this.wakeRelaysOf(p);
         return;
       }
       const generation = p.metadata.generation ?? 0;
       if (this.seenGeneration.get(key) === generation) return;
       this.seenGeneration.set(key, generation);
       this.queue.add(key);
+      this.wakeRelaysOf(p);
     });
     // Any change to an owned object (edited, deleted, status from its controller) wakes its owner.
     for (const informer of this.owned) {
@@ -100,6 +102,19 @@ export class Operator {
       { render: options.render, secretRecheckMs: options.secretRecheckMs },
     );
     this.controller = new Controller(CONTROLLER_NAME, this.queue, reconciler.reconcile, metrics, log);
+  }
+
+  /** The pipelines relaying from `source` (spec.source.relay) depend on its spec: reconcile them too. */
+  private wakeRelaysOf(source: MarketPipeline): void {
+    for (const r of this.pipelines.list()) {
+      const relay = r.spec?.source?.relay;
+      if (
+        relay?.pipeline === source.metadata.name &&
+        (relay.namespace ?? r.metadata.namespace) === source.metadata.namespace
+      ) {
+        this.queue.add(`${r.metadata.namespace}/${r.metadata.name}`);
+      }
+    }
   }
 
   /** The MarketPipelines in the cache (none while standing by: the informers run on the leader). */

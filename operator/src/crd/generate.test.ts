@@ -46,7 +46,9 @@ describe('CRD generated from the zod spec', () => {
     });
     expect(schemaAt('spec.bridge')).toMatchObject({ default: {} });
     expect(schemaAt('spec.source')['x-kubernetes-validations']).toEqual([
-      expect.objectContaining({ rule: 'has(self.polygon) != has(self.simulator)' }),
+      expect.objectContaining({
+        rule: '(has(self.polygon) ? 1 : 0) + (has(self.simulator) ? 1 : 0) + (has(self.relay) ? 1 : 0) == 1',
+      }),
     ]);
     expect(schemaAt('status.conditions')).toMatchObject({
       'x-kubernetes-list-type': 'map',

@@ -143,18 +143,49 @@ const simulatorSource = z.object({
   resources: resources.optional(),
 });
 
+/** A MarketPipeline name (the rules on the whole object, below: a-z, 0-9, -, at most 37). */
+const pipelineName = z
+  .string()
+  .min(1)
+  .max(37)
+  .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, 'a MarketPipeline name: a-z, 0-9 and -, starting with a letter');
+
+const relaySource = z.object({
+  pipeline: pipelineName.describe('Name of the MarketPipeline whose ticks and feed gaps this one relays.'),
+  namespace: z
+    .string()
+    .min(1)
+    .max(63)
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a namespace name')
+    .optional()
+    .describe("Its namespace; unset: this pipeline's own."),
+  polygonRest: polygonSource
+    .omit({ websocketUrl: true })
+    .optional()
+    .describe(
+      "Optional: the Polygon REST key and endpoint of this pipeline's gap filler (REST is not limited " +
+        'to one connection per key, but shares its request budget). Unset: the backfill CronJob is suspended.',
+    ),
+});
+
 const source = z
   .object({
     polygon: polygonSource.optional().describe('Live quotes from Polygon.io (Massive).'),
     simulator: simulatorSource
       .optional()
       .describe('A Polygon-compatible simulator deployed next to the pipeline, for demos and tests.'),
+    relay: relaySource
+      .optional()
+      .describe(
+        "Another MarketPipeline's ticks, relayed under this pipeline's tenant and names (one Polygon " +
+          "key, several pipelines: README). symbols must be a subset of the other pipeline's.",
+      ),
   })
-  .describe('Where quotes come from: exactly one of polygon or simulator.')
+  .describe('Where quotes come from: exactly one of polygon, simulator or relay.')
   .meta(
     cel({
-      rule: 'has(self.polygon) != has(self.simulator)',
-      message: 'exactly one of source.polygon or source.simulator must be set',
+      rule: '(has(self.polygon) ? 1 : 0) + (has(self.simulator) ? 1 : 0) + (has(self.relay) ? 1 : 0) == 1',
+      message: 'exactly one of source.polygon, source.simulator or source.relay must be set',
     }),
   );
 
@@ -522,6 +553,15 @@ export const ROOT_VALIDATIONS: CelRule[] = [
     // Service names (<name>-metrics, <name>-simulator) must be DNS-1035 labels.
     rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
     message: 'metadata.name must start with a letter and contain only a-z, 0-9 and -',
+  },
+  {
+    // A pipeline relaying its own ticks would wait for itself forever. (Only metadata.name is
+    // visible here; the same pipeline named with its namespace is caught by the operator.)
+    rule:
+      '!has(self.spec.source.relay) || has(self.spec.source.relay.namespace) || ' +
+      'self.spec.source.relay.pipeline != self.metadata.name',
+    message: 'spec.source.relay.pipeline must name another MarketPipeline, not this one',
+    fieldPath: '.spec.source.relay.pipeline',
   },
 ];
 

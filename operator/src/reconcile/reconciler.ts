@@ -15,11 +15,13 @@ import type { EventSink, EventTarget } from './events.js';
 import { planReconcile, schemaState, type ObservedObject, type ObservedSecrets } from './plan.js';
 import { computeStatus, type ApplyFailure } from './status.js';
 import { pipelinesSharingPolygonKey, sharedKeyMessage } from './polygon-key.js';
+import { resolveRelaySource } from './relay-source.js';
 import { rfc3339 } from '../kube/time.js';
 
 export interface PipelineCache {
   get(namespace: string, name: string): MarketPipeline | undefined;
-  /** Every MarketPipeline of a namespace (to find two that share a Polygon key). */
+  /** Every MarketPipeline of a namespace (to find two that share a Polygon key). `get` also
+   * reads a relay's source pipeline, in any watched namespace. */
   list(namespace: string): MarketPipeline[];
 }
 
@@ -99,7 +101,15 @@ export class PipelineReconciler {
       throw new TerminalError(`invalid spec of ${key}: ${message}`);
     }
     const pipeline: MarketPipeline = { ...cached, spec: parsed.data };
-    const desired = desiredState(pipeline, this.options.render);
+    const relaySource = resolveRelaySource(pipeline, (ns, n) => this.pipelines.get(ns, n));
+    const desired = desiredState(
+      pipeline,
+      this.options.render,
+      relaySource?.ok ? { pipelineId: relaySource.pipelineId, tenantId: relaySource.tenantId } : undefined,
+    );
+    if (relaySource && !relaySource.ok) {
+      this.events.record(target(pipeline), 'Warning', relaySource.reason, relaySource.message);
+    }
     const owned = this.owned
       .list(namespace)
       .filter((o) => controllerOf(o.object)?.uid === pipeline.metadata.uid);
@@ -207,6 +217,7 @@ export class PipelineReconciler {
       observed,
       failures,
       sharingPolygonKey: sharingKey,
+      relaySource,
       previous: cached.status,
       now: this.now(),
     });

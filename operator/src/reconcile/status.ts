@@ -5,10 +5,11 @@
 import type { Timeframe } from '../../../workloads/src/contracts/timeframes.js';
 import type { Condition, MarketPipelineSpec, MarketPipelineStatus } from '../crd/spec.js';
 import type { KubeObject, Kind } from '../kube/resources.js';
-import { objectKey, type DesiredState } from '../render/desired.js';
+import { backfillWithoutKey, objectKey, type DesiredState } from '../render/desired.js';
 import { childName } from '../render/names.js';
 import type { Hold, Plan } from './plan.js';
 import { sharedKeyMessage } from './polygon-key.js';
+import type { RelayResolution } from './relay-source.js';
 
 export const CONDITION = {
   schema: 'SchemaReady',
@@ -17,6 +18,8 @@ export const CONDITION = {
   simulator: 'SimulatorReady',
   /** With a polygon source: no other pipeline's collector uses the same key (polygon-key.ts). */
   polygonKey: 'PolygonKeyExclusive',
+  /** With a relay source: the source pipeline exists and collects this one's symbols (relay-source.ts). */
+  relaySource: 'RelaySourceReady',
   aggregators: 'AggregatorsScheduled',
   backfill: 'BackfillScheduled',
   ready: 'Ready',
@@ -41,6 +44,8 @@ export interface StatusInput {
   failures: ApplyFailure[];
   /** Other pipelines whose collectors use the same Polygon key (polygon-key.ts). */
   sharingPolygonKey?: string[];
+  /** A relay's source, resolved (relay-source.ts); undefined when not a relay. */
+  relaySource?: RelayResolution | undefined;
   previous: MarketPipelineStatus | undefined;
   /** RFC 3339 time of this reconcile, for lastTransitionTime. */
   now: string;
@@ -236,7 +241,8 @@ export function computeStatus(input: StatusInput): MarketPipelineStatus {
   const bridge = deploymentResult(input, childName.bridge(name), spec.bridge.replicas);
   const simulator = spec.source.simulator ? deploymentResult(input, childName.simulator(name), 1) : undefined;
   const aggregatorNames = spec.timeframes.map((tf) => childName.aggregator(name, tf));
-  const backfillSuspended = spec.backfill.suspend;
+  const backfillSuspended = spec.backfill.suspend || backfillWithoutKey(spec);
+  const relay = input.relaySource;
 
   const parts: ConditionInput[] = [
     { type: CONDITION.schema, ...schemaCondition(input) },
@@ -244,6 +250,16 @@ export function computeStatus(input: StatusInput): MarketPipelineStatus {
     { type: CONDITION.bridge, ...bridge.condition },
     ...(simulator ? [{ type: CONDITION.simulator, ...simulator.condition }] : []),
     ...(spec.source.polygon ? [{ type: CONDITION.polygonKey, ...polygonKeyCondition(input) }] : []),
+    ...(relay
+      ? [
+          {
+            type: CONDITION.relaySource,
+            status: relay.ok ? ('True' as const) : ('False' as const),
+            reason: relay.ok ? 'SourceReady' : relay.reason,
+            message: relay.message,
+          },
+        ]
+      : []),
     {
       type: CONDITION.aggregators,
       ...cronJobs(input, aggregatorNames, `aggregator CronJobs for ${spec.timeframes.join(', ')}`),
@@ -251,7 +267,13 @@ export function computeStatus(input: StatusInput): MarketPipelineStatus {
     {
       type: CONDITION.backfill,
       ...(backfillSuspended && !held(input.plan, 'CronJob', childName.backfill(name))
-        ? { status: 'False' as const, reason: 'Suspended', message: 'spec.backfill.suspend is true' }
+        ? {
+            status: 'False' as const,
+            reason: 'Suspended',
+            message: spec.backfill.suspend
+              ? 'spec.backfill.suspend is true'
+              : 'a relay without spec.source.relay.polygonRest has no Polygon REST key to fill gaps with',
+          }
         : cronJobs(input, [childName.backfill(name)], 'backfill CronJob')),
     },
   ];

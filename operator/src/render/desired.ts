@@ -19,6 +19,7 @@ import type { Kind, KubeObject } from '../kube/resources.js';
 import {
   configChecksum,
   configData,
+  type RelaySourceIds,
   secretEnv,
   sha256,
   WORKLOAD_METRICS_PORT,
@@ -72,9 +73,19 @@ const MIGRATE_BACKOFF_LIMIT = 4;
 const MIGRATE_DEADLINE_SECONDS = 900;
 const CRON_JOB_BACKOFF_LIMIT = 2;
 
+/**
+ * Backfill of a relay without a REST key (spec.source.relay.polygonRest): it has nothing to
+ * fetch bars with, so its CronJob is rendered suspended.
+ */
+export function backfillWithoutKey(spec: MarketPipelineSpec): boolean {
+  return spec.source.relay !== undefined && spec.source.relay.polygonRest === undefined;
+}
+
 export function desiredState(
   pipeline: MarketPipeline,
   options: RenderOptions = DEFAULT_RENDER_OPTIONS,
+  /** A relay's resolved source (reconcile/relay-source.ts); unresolved: the relay runs 0 replicas. */
+  relaySource?: RelaySourceIds,
 ): DesiredState {
   const name = pipeline.metadata.name;
   const namespace = pipeline.metadata.namespace;
@@ -96,7 +107,8 @@ export function desiredState(
     ownerReferences: [owner],
   });
 
-  const data = configData(name, spec, namespace);
+  const data = configData(name, spec, namespace, relaySource);
+  const relay = spec.source.relay !== undefined;
   const checksum = configChecksum(data, spec);
   const objects: DesiredObject[] = [];
   const add = (kind: Kind, object: object, component: DesiredObject['component'], needsSchema = false) =>
@@ -178,12 +190,15 @@ export function desiredState(
       kind: 'Deployment',
       metadata: meta(childName.collector(name), 'collector'),
       spec: {
-        // Exactly one, and never two at once: Polygon allows one connection per API key.
-        replicas: 1,
+        // Exactly one, and never two at once: Polygon allows one connection per API key. A
+        // relay (no key) waits at 0 until its source pipeline is there with its symbols.
+        replicas: relay && !relaySource ? 0 : 1,
         strategy: { type: 'Recreate' },
         revisionHistoryLimit: 3,
         selector: { matchLabels: selectorLabels(name, 'collector') },
-        template: template('collector', ['collector'], true, { annotations: podAnnotations }),
+        template: template('collector', [relay ? 'relay' : 'collector'], true, {
+          annotations: podAnnotations,
+        }),
       },
     } satisfies V1Deployment,
     'collector',
@@ -255,7 +270,7 @@ export function desiredState(
         startingDeadlineSeconds: 600,
         successfulJobsHistoryLimit: 1,
         failedJobsHistoryLimit: 3,
-        suspend: spec.backfill.suspend,
+        suspend: spec.backfill.suspend || backfillWithoutKey(spec),
         jobTemplate: {
           metadata: { labels: componentLabels(name, 'backfill') },
           spec: {

@@ -18,6 +18,7 @@ import {
   type timescaleEnv,
 } from '../../../workloads/src/contracts/env.js';
 import type { simulatorEnv } from '../../../workloads/src/simulator/config.js';
+import type { relayEnv } from '../../../workloads/src/contracts/env.js';
 import type { MarketPipelineSpec, SecretKeyRef } from '../crd/spec.js';
 import { childName, type Component } from './names.js';
 
@@ -34,7 +35,8 @@ type ContractEnvName =
   | keyof z.input<typeof opsEnv>
   | keyof z.input<typeof collectorEnv>
   | keyof z.input<typeof simulatorEnv>
-  | keyof z.input<typeof backfillEnv>;
+  | keyof z.input<typeof backfillEnv>
+  | keyof z.input<typeof relayEnv>;
 
 export type WorkloadEnvName = ContractEnvName;
 export type EnvMap = Partial<Record<WorkloadEnvName, string>>;
@@ -83,7 +85,18 @@ export function pipelineId(namespace: string, name: string): string {
   return `${namespace}_${name}`;
 }
 
-export function configData(name: string, spec: MarketPipelineSpec, namespace: string): EnvMap {
+/** The resolved source of a relay pipeline (reconcile/relay-source.ts). */
+export interface RelaySourceIds {
+  pipelineId: string;
+  tenantId: string;
+}
+
+export function configData(
+  name: string,
+  spec: MarketPipelineSpec,
+  namespace: string,
+  relaySource?: RelaySourceIds,
+): EnvMap {
   const ch = clickhouseParts(spec.clickhouse.url);
   const data: EnvMap = {
     SYMBOLS: spec.symbols.join(','),
@@ -128,8 +141,17 @@ export function configData(name: string, spec: MarketPipelineSpec, namespace: st
     data.KAFKA_TICK_TOPIC = spec.kafka.tickTopic;
     data.KAFKA_AGGREGATE_TOPIC = spec.kafka.aggregateTopic;
   }
-  const { polygon, simulator } = spec.source;
-  if (polygon) {
+  const { polygon, simulator, relay } = spec.source;
+  if (relay) {
+    if (relaySource) {
+      data.RELAY_SOURCE_PIPELINE_ID = relaySource.pipelineId;
+      data.RELAY_SOURCE_TENANT_ID = relaySource.tenantId;
+    }
+    if (relay.polygonRest) {
+      data.POLYGON_REST_URL = relay.polygonRest.restUrl;
+      data.POLYGON_REST_REQUESTS_PER_MINUTE = String(relay.polygonRest.restRequestsPerMinute);
+    }
+  } else if (polygon) {
     data.POLYGON_WS_URL = polygon.websocketUrl;
     data.POLYGON_REST_URL = polygon.restUrl;
     data.POLYGON_REST_REQUESTS_PER_MINUTE = String(polygon.restRequestsPerMinute);
@@ -188,6 +210,16 @@ export function secretEnv(component: Component, spec: MarketPipelineSpec): Secre
         },
       ]
     : [];
+  // A relay has no WebSocket key; its gap filler may have a REST key.
+  const rest: SecretEnv[] = spec.source.relay?.polygonRest
+    ? [
+        {
+          env: 'POLYGON_API_KEY',
+          ref: spec.source.relay.polygonRest.apiKeySecretRef,
+          field: 'spec.source.relay.polygonRest.apiKeySecretRef',
+        },
+      ]
+    : polygon;
   switch (component) {
     case 'collector':
       return [...polygon, ...nats];
@@ -197,7 +229,7 @@ export function secretEnv(component: Component, spec: MarketPipelineSpec): Secre
     case 'migrate':
       return [timescale, ...clickhouse];
     case 'backfill':
-      return [timescale, ...clickhouse, ...polygon, ...nats];
+      return [timescale, ...clickhouse, ...rest, ...nats];
     case 'simulator':
       return [];
   }

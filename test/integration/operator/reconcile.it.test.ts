@@ -435,6 +435,46 @@ describe('MarketPipeline operator against a real control plane', () => {
     );
   });
 
+  it('a relay: RelaySourceReady names a missing source or symbol; runs once the source has them', async () => {
+    await createPipeline('relay', {
+      symbols: ['EUR/USD', 'USD/JPY'],
+      tenantId: 'globex',
+      source: { relay: { pipeline: 'collect' } },
+    });
+    const missing = await waitForCondition('relay', 'RelaySourceReady', 'False', 'SourceNotFound');
+    expect(missing.message).toContain(
+      `MarketPipeline ${namespace}/collect (spec.source.relay) does not exist`,
+    );
+    const waiting = await waitFor('the relay collector, at 0 replicas', () =>
+      get<
+        KubeObject & { spec: { replicas: number; template: { spec: { containers: { args: string[] }[] } } } }
+      >('Deployment', 'relay-collector'),
+    );
+    expect(waiting.spec.replicas).toBe(0);
+    expect(waiting.spec.template.spec.containers[0]!.args).toEqual(['relay']);
+    await waitFor('a SourceNotFound event', async () =>
+      (await events('relay')).find((e) => e.reason === 'SourceNotFound' && e.type === 'Warning'),
+    );
+
+    // The source appears without USD/JPY: still refused, naming the symbol.
+    await createPipeline('collect', { symbols: ['EUR/USD'], tenantId: 'acme' });
+    const lacking = await waitForCondition('relay', 'RelaySourceReady', 'False', 'SymbolsNotInSource');
+    expect(lacking.message).toMatch(/does not collect USD\/JPY/);
+    // The source gets the symbol: the relay runs, with the source's pipeline id and tenant.
+    await patchSpec('collect', { symbols: ['EUR/USD', 'USD/JPY'] });
+    await waitForCondition('relay', 'RelaySourceReady', 'True', 'SourceReady');
+    await waitFor('the relay collector at 1 replica', async () => {
+      const d = await get<KubeObject & { spec: { replicas: number } }>('Deployment', 'relay-collector');
+      return d?.spec.replicas === 1;
+    });
+    const config = await get<KubeObject & { data: Record<string, string> }>('ConfigMap', 'relay-config');
+    expect(config!.data).toMatchObject({
+      RELAY_SOURCE_PIPELINE_ID: `${namespace}_collect`,
+      RELAY_SOURCE_TENANT_ID: 'acme',
+      TENANT_ID: 'globex',
+    });
+  });
+
   it('deleting the MarketPipeline lets the garbage collector remove every owned object', async () => {
     await createPipeline('gone', { timeframes: ['5m'] });
     await completeMigration('gone');
