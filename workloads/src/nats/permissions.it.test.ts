@@ -16,6 +16,8 @@ import { feedGapMessageId } from '../contracts/messages.js';
 import { natsPermissionsConfig } from '../contracts/nats-permissions.js';
 import { pipelineNames, type PipelineNames } from '../contracts/subjects.js';
 import { loadConfig } from '../runtime/config.js';
+import { relayConfigSchema } from '../relay/config.js';
+import { startRelay } from '../relay/relay.js';
 import { connectPipelineNats, type NatsHandle } from './connection.js';
 import { publishConfirmed } from './publish.js';
 import { DEFAULT_STREAM_SETTINGS, ensureStreams } from './streams.js';
@@ -32,12 +34,18 @@ jest.setTimeout(120_000);
 
 const A = pipelineNames({ pipelineId: 'perm_fx-a', tenantId: 'acme' });
 const B = pipelineNames({ pipelineId: 'perm_fx-b', tenantId: 'globex' });
-const USERS = { a: { user: 'fx-a', password: 'pa-secret' }, b: { user: 'fx-b', password: 'pb-secret' } };
+/** A relay of A (source.relay): read-only on A's streams through its own two durables. */
+const C = pipelineNames({ pipelineId: 'perm_fx-c', tenantId: 'initech' });
+const USERS = {
+  a: { user: 'fx-a', password: 'pa-secret' },
+  b: { user: 'fx-b', password: 'pb-secret' },
+  c: { user: 'fx-c', password: 'pc-secret' },
+};
 
 /** One account with JetStream; each pipeline's user gets exactly its own permissions. */
 function serverConfig(port: number, store: string): string {
-  const user = (u: { user: string; password: string }, names: PipelineNames) =>
-    `      { user: "${u.user}", password: "${u.password}",\n${natsPermissionsConfig(names, '        ')}\n      }`;
+  const user = (u: { user: string; password: string }, names: PipelineNames, relayFrom?: PipelineNames) =>
+    `      { user: "${u.user}", password: "${u.password}",\n${natsPermissionsConfig(names, '        ', relayFrom)}\n      }`;
   return [
     `listen: 127.0.0.1:${port}`,
     `jetstream { store_dir: "${store}" }`,
@@ -46,7 +54,8 @@ function serverConfig(port: number, store: string): string {
     '    jetstream: enabled',
     '    users: [',
     user(USERS.a, A) + ',',
-    user(USERS.b, B),
+    user(USERS.b, B) + ',',
+    user(USERS.c, C, A),
     '    ]',
     '  }',
     '}',
@@ -182,6 +191,44 @@ describe('NATS permissions per pipeline (a real nats-server with two users)', ()
     expect(
       await tickCount(dbs, 'tenant_id = $1 AND symbol NOT IN ($2, $3)', ['globex', 'EUR/USD', 'USD/JPY']),
     ).toBe(0);
+  });
+
+  it("lets a relay read its source's stream through its own durables, and nothing more", async () => {
+    // A's stream holds ticks of the first test.
+    const relay = await startRelay(
+      loadConfig(relayConfigSchema, {
+        NATS_URL: server.url,
+        ...creds(USERS.c),
+        PIPELINE_ID: C.pipelineId!,
+        TENANT_ID: C.tenantId,
+        SYMBOLS: 'EUR/USD',
+        RELAY_SOURCE_PIPELINE_ID: A.pipelineId!,
+        RELAY_SOURCE_TENANT_ID: A.tenantId,
+      }),
+      quietLog,
+      new Registry(),
+    );
+    try {
+      const h = await connectAs(USERS.c, C);
+      const jsm = await jetstreamManager(h.nc);
+      await waitFor("A's EUR/USD ticks relayed into C's stream", async () => {
+        const info = await jsm.streams.info(C.streams.ticks.name);
+        return info.state.messages >= 1;
+      });
+      const js = jetstream(h.nc);
+      // Read-only: no publish into A's subjects, no other consumer of A's stream.
+      await expect(
+        publishConfirmed(js, [outgoingOf(A).tick(makeTick({ tenant_id: 'initech' }))]),
+      ).rejects.toThrow(/Permissions Violation for Publish to "mp\.perm_fx-a\.ticks\.EURUSD"/);
+      await expect(js.consumers.get(A.streams.ticks.name, 'bridge-ticks')).rejects.toThrow(
+        /Permissions Violation for Publish to "\$JS\.API\.CONSUMER\.INFO\.MARKET_TICKS_perm_fx-a\.bridge-ticks"/,
+      );
+      await expect(jsm.streams.update(A.streams.ticks.name, { max_age: 1 })).rejects.toThrow(
+        /Permissions Violation for Publish to "\$JS\.API\.STREAM\.UPDATE\.MARKET_TICKS_perm_fx-a"/,
+      );
+    } finally {
+      await relay.stop();
+    }
   });
 
   it('refuses the seed names to a pipeline user (no ticks.> for anyone but their owner)', async () => {
