@@ -97,7 +97,7 @@ describe('examples/', () => {
     }
   });
 
-  it('cover both sources and Kafka', () => {
+  it('cover every source and Kafka', () => {
     const specs = files.flatMap((f) =>
       readDocs(path.join(root, 'examples', f))
         .filter((d) => d.kind === 'MarketPipeline')
@@ -105,6 +105,7 @@ describe('examples/', () => {
     );
     expect(specs.some((s) => s.source.polygon)).toBe(true);
     expect(specs.some((s) => s.source.simulator)).toBe(true);
+    expect(specs.some((s) => s.source.relay)).toBe(true);
     expect(specs.some((s) => s.kafka)).toBe(true);
   });
 });

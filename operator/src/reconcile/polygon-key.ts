@@ -30,7 +30,7 @@ export function sharedKeyMessage(ref: SecretKeyRef, others: readonly string[]): 
     `MarketPipeline ${others.join(', ')} also use${others.length === 1 ? 's' : ''} the Polygon key in Secret ` +
     `${ref.name} (key ${ref.key}). Polygon allows one WebSocket connection per key and evicts the older ` +
     `one (max_connections), so these collectors evict each other in a loop and record feed gaps. Give each ` +
-    `pipeline its own key, or collect once and feed the other pipelines from it (README, "One Polygon key, ` +
+    `pipeline its own key, or collect once and relay to the others with source.relay (README, "One Polygon key, ` +
     `several pipelines").`
   );
 }
