@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { feedGapSchema, type FeedGap } from '../contracts/messages.js';
 import { pipelineNames } from '../contracts/subjects.js';
+import { ensureStreams } from '../nats/streams.js';
 import { loadConfig } from '../runtime/config.js';
 import { relayConfigSchema } from './config.js';
 import { startRelay, type Relay } from './relay.js';
@@ -213,3 +214,74 @@ async function quotesOf(dbs: TestDatabases, tenant: string): Promise<number> {
   const r = await dbs.pg.query('SELECT count(*)::int AS n FROM market_ticks WHERE tenant_id = $1', [tenant]);
   return r.rows[0].n;
 }
+
+describe('a relay down longer than its source keeps ticks', () => {
+  let nats: PrivateNats;
+  let client: NatsClient;
+  afterAll(async () => {
+    await client?.close();
+    await nats?.close();
+  });
+
+  it('reports what the source stream dropped before the relay read it as a feed gap of its symbols', async () => {
+    nats = await startPrivateNats();
+    client = await natsClient(nats);
+    // The source keeps ticks 1.5 s only.
+    await ensureStreams(client.jsm, { maxAgeMs: 1500, duplicateWindowMs: 1000 }, SRC);
+    const ticks = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => {
+        const tick = makeTick({ symbol: 'EUR/USD', tenant_id: SRC.tenantId, timestamp_ms: from + i });
+        return { subject: SRC.tickSubject('EUR/USD'), data: JSON.stringify(tick), msgId: `s${from + i}` };
+      });
+    const start = async () => {
+      const registry = new Registry();
+      const config = loadConfig(relayConfigSchema, {
+        NATS_URL: nats.url,
+        PIPELINE_ID: REL.pipelineId!,
+        TENANT_ID: REL.tenantId,
+        SYMBOLS: RELAYED.join(','),
+        RELAY_SOURCE_PIPELINE_ID: SRC.pipelineId!,
+        RELAY_SOURCE_TENANT_ID: SRC.tenantId,
+      });
+      return startRelay(config, quietLog, registry);
+    };
+    const relayedTicks = async () => (await client.jsm.streams.info(REL.streams.ticks.name)).state.messages;
+
+    let relay = await start();
+    const t0 = Date.now();
+    await client.publish(ticks(t0, 10));
+    await waitFor('the first ticks relayed', relayedTicks, (n) => n === 10);
+    await relay.stop();
+    // Down while the source's stream drops what it published meanwhile.
+    const lostFrom = Date.now();
+    await client.publish(ticks(lostFrom, 10));
+    await waitFor(
+      'the source stream emptied by its max age',
+      async () => (await client.jsm.streams.info(SRC.streams.ticks.name)).state.messages,
+      (n) => n === 0,
+    );
+    const after = Date.now();
+    await client.publish(ticks(after, 5));
+    relay = await start();
+    try {
+      await waitFor('the later ticks relayed', relayedTicks, (n) => n === 15);
+      await waitFor(
+        'a feed gap reported',
+        async () => (await client.jsm.streams.info(REL.streams.events.name)).state.messages,
+        (n) => n === 1,
+      );
+      const [event] = await readStream(client.nc, REL.streams.events.name);
+      const gap = feedGapSchema.parse(event!.json());
+      expect(gap).toMatchObject({
+        tenant_id: REL.tenantId,
+        kind: 'disconnect',
+        symbols: RELAYED,
+        end_ms: after,
+      });
+      // The span covers every tick the relay never saw.
+      expect(gap.start_ms).toBeLessThanOrEqual(lostFrom);
+    } finally {
+      await relay.stop();
+    }
+  });
+});

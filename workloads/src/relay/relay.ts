@@ -334,7 +334,10 @@ class RelayLoop {
   /**
    * The source's stream keeps messages for its max age; if the relay was down longer, the
    * first message still held is past the durable's ack floor: what lies between was lost to
-   * the relay. The span ends with the first tick relayed after it (relay()).
+   * the relay. The span ends with the first tick relayed after it (relay()). The stream
+   * cannot tell whether the dropped messages were of this relay's symbols (the source may
+   * collect more): then the gap is reported anyway, and the gap filler's repair of bars that
+   * were complete is a no-op.
    */
   private async noteLostUnread(): Promise<void> {
     const { jsm } = this.ctx;
