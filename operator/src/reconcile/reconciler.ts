@@ -14,7 +14,7 @@ import type { RenderOptions } from '../render/pod.js';
 import type { EventSink, EventTarget } from './events.js';
 import { planReconcile, schemaState, type ObservedObject, type ObservedSecrets } from './plan.js';
 import { computeStatus, type ApplyFailure } from './status.js';
-import { pipelinesSharingPolygonKey, sharedKeyMessage } from './polygon-key.js';
+import { pipelinesSharingPolygonKey, polygonKeyFingerprint, sharedKeyMessage } from './polygon-key.js';
 import { resolveRelaySource } from './relay-source.js';
 import { rfc3339 } from '../kube/time.js';
 
@@ -131,7 +131,11 @@ export class PipelineReconciler {
       );
     }
 
-    const sharingKey = pipelinesSharingPolygonKey(pipeline, this.pipelines.list(namespace));
+    const neighbours = this.pipelines.list(namespace);
+    const fingerprints = pipeline.spec.source.polygon
+      ? await this.polygonKeyFingerprints(namespace, [pipeline, ...neighbours])
+      : new Map<string, string>();
+    const sharingKey = pipelinesSharingPolygonKey(pipeline, neighbours, (uid) => fingerprints.get(uid));
     if (sharingKey.length) {
       this.events.record(
         target(pipeline),
@@ -249,6 +253,28 @@ export class PipelineReconciler {
         secretName,
       );
       result.set(secretName, secret ? new Set(Object.keys(secret.data ?? {})) : undefined);
+    }
+    return result;
+  }
+
+  /**
+   * sha256 of each polygon pipeline's key value, by uid (polygon-key.ts): two Secrets with the
+   * same key are two collectors on one key. Only the digest leaves this function; a Secret
+   * that cannot be read yields no digest (the same-Secret check still applies).
+   */
+  private async polygonKeyFingerprints(
+    namespace: string,
+    pipelines: readonly MarketPipeline[],
+  ): Promise<Map<string, string>> {
+    const result = new Map<string, string>();
+    for (const p of pipelines) {
+      const ref = p.spec?.source?.polygon?.apiKeySecretRef;
+      if (!ref || p.metadata.deletionTimestamp || result.has(p.metadata.uid)) continue;
+      const secret = await this.client
+        .get<KubeObject & { data?: Record<string, string> }>('Secret', namespace, ref.name)
+        .catch(() => undefined);
+      const digest = polygonKeyFingerprint(secret?.data?.[ref.key]);
+      if (digest) result.set(p.metadata.uid, digest);
     }
     return result;
   }

@@ -435,6 +435,29 @@ describe('MarketPipeline operator against a real control plane', () => {
     );
   });
 
+  it('two Secrets holding one Polygon key: PolygonKeyExclusive=False on both, naming the other', async () => {
+    for (const name of ['polygon-one', 'polygon-two']) {
+      await client.create('Secret', {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name, namespace },
+        stringData: { apiKey: name === 'polygon-one' ? 'same-key' : 'same-key\n' },
+      });
+    }
+    await createPipeline('keyone', {
+      source: { polygon: { apiKeySecretRef: { name: 'polygon-one', key: 'apiKey' } } },
+    });
+    await createPipeline('keytwo', {
+      source: { polygon: { apiKeySecretRef: { name: 'polygon-two', key: 'apiKey' } } },
+    });
+    // keytwo's first reconcile already sees keyone; keyone's next one (any change) sees keytwo.
+    const two = await waitForCondition('keytwo', 'PolygonKeyExclusive', 'False', 'PolygonKeyShared');
+    expect(two.message).toMatch(/^MarketPipeline keyone also uses the Polygon key in Secret polygon-two/);
+    expect(two.message).not.toContain('same-key');
+    await patchSpec('keyone', { timeframes: ['5m'] });
+    await waitForCondition('keyone', 'PolygonKeyExclusive', 'False', 'PolygonKeyShared');
+  });
+
   it('a relay: RelaySourceReady names a missing source or symbol; runs once the source has them', async () => {
     await createPipeline('relay', {
       symbols: ['EUR/USD', 'USD/JPY'],
