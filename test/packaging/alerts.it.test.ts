@@ -131,6 +131,7 @@ describe('the PrometheusRule', () => {
         'market_pipeline_collector_symbol_silent',
         'market_pipeline_collector_market_open',
         'market_pipeline_collector_websocket_ready',
+        'market_pipeline_relay_source_ready',
         'market_pipeline_bridge_consumer_lag',
         'market_pipeline_bridge_oldest_unacked_age_seconds',
         'market_pipeline_bridge_dead_letters_total',

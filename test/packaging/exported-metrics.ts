@@ -6,6 +6,7 @@ import { createControllerMetrics } from '../../operator/src/controller/metrics.j
 import { createPipelineMetrics } from '../../operator/src/controller/pipeline-metrics.js';
 import { createBridgeMetrics } from '../../workloads/src/bridge/metrics.js';
 import { createCollectorMetrics } from '../../workloads/src/collector/metrics.js';
+import { createRelayMetrics } from '../../workloads/src/relay/relay.js';
 import { createSimulatorMetrics } from '../../workloads/src/simulator/metrics.js';
 
 export function exportedMetrics(): Set<string> {
@@ -22,6 +23,7 @@ export function exportedMetrics(): Set<string> {
   createControllerMetrics(registry);
   createPipelineMetrics(registry, () => []);
   createSimulatorMetrics(registry);
+  createRelayMetrics(registry, { sourceReady: () => false });
   return new Set(registry.getMetricsAsArray().map((m) => m.name));
 }
 

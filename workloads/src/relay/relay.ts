@@ -57,9 +57,18 @@ export interface Relay {
 
 const decoder = new TextDecoder();
 
-function relayMetrics(registry: Registry) {
+/** The relay's metrics; exported for the chart's alert checks (test/packaging/exported-metrics.ts). */
+export function createRelayMetrics(registry: Registry, sources: { sourceReady(): boolean }) {
   const registers = [registry];
   return {
+    sourceReady: new Gauge({
+      name: 'market_pipeline_relay_source_ready',
+      help: "1 while the relay reads its source pipeline's streams (the relay's counterpart of collector_websocket_ready)",
+      registers,
+      collect() {
+        this.set(sources.sourceReady() ? 1 : 0);
+      },
+    }),
     relayed: new Counter({
       name: 'market_pipeline_relay_messages_total',
       help: 'Source messages republished under this pipeline (duplicate: already stored, same id)',
@@ -85,7 +94,7 @@ function relayMetrics(registry: Registry) {
     }),
   };
 }
-type RelayMetrics = ReturnType<typeof relayMetrics>;
+type RelayMetrics = ReturnType<typeof createRelayMetrics>;
 
 export async function startRelay(config: RelayConfig, log: Logger, registry: Registry): Promise<Relay> {
   const names = pipelineNamesOf(config);
@@ -96,7 +105,8 @@ export async function startRelay(config: RelayConfig, log: Logger, registry: Reg
   if (source.pipelineId === names.pipelineId) {
     throw new Error(`RELAY_SOURCE_PIPELINE_ID is this pipeline's own id (${names.pipelineId})`);
   }
-  const metrics = relayMetrics(registry);
+  let notReady: () => string | undefined = () => 'starting';
+  const metrics = createRelayMetrics(registry, { sourceReady: () => notReady() === undefined });
   const nats = await connectPipelineNats(config, names, 'market-pipeline-relay', log);
   const jsm = await jetstreamManager(nats.nc);
   const js = jetstream(nats.nc);
@@ -121,6 +131,7 @@ export async function startRelay(config: RelayConfig, log: Logger, registry: Reg
     translate: (msg) => translateGap(ctx, msg),
   });
   const loops = [ticks, gaps];
+  notReady = () => nats.notReady() ?? ticks.notReady() ?? gaps.notReady();
   const done = Promise.all(loops.map((l) => l.run())).then(() => undefined);
   const monitor = setInterval(() => void Promise.all(loops.map((l) => l.reportLag())), 5_000);
   log.info(
@@ -137,7 +148,7 @@ export async function startRelay(config: RelayConfig, log: Logger, registry: Reg
   return {
     nats,
     done,
-    notReady: () => nats.notReady() ?? ticks.notReady() ?? gaps.notReady(),
+    notReady: () => notReady(),
     stop: () =>
       (stopping ??= (async () => {
         for (const l of loops) l.stop();
