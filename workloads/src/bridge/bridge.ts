@@ -8,6 +8,7 @@ import { createClickHouse } from '../db/clickhouse.js';
 import { createPgPool } from '../db/postgres.js';
 import { connectPipelineNats } from '../nats/connection.js';
 import { pipelineNames, pipelineNamesOf } from '../contracts/subjects.js';
+import { carriedTenant, newestCarriesTenant } from '../nats/seed-leftovers.js';
 import { ensureStreams } from '../nats/streams.js';
 import type { Logger } from '../runtime/logger.js';
 import { reasonOf } from '../runtime/failure.js';
@@ -318,24 +319,6 @@ async function legacyWorkers(o: {
 }
 
 const DRAIN_BATCH = 100;
-
-/** The tenant_id a message carries, if it is JSON that has one. */
-function carriedTenant(data: Uint8Array): string | undefined {
-  try {
-    const tenant = (JSON.parse(new TextDecoder().decode(data)) as { tenant_id?: unknown } | null)?.tenant_id;
-    return typeof tenant === 'string' ? tenant : undefined;
-  } catch {
-    return undefined; // not JSON: routing dead-letters it, as the previous version did
-  }
-}
-
-/** The tenant of the newest message of a stream, if it carries one. */
-async function newestCarriesTenant(jsm: JetStreamManager, stream: string): Promise<string | undefined> {
-  const info = await jsm.streams.info(stream).catch(() => undefined);
-  if (!info || info.state.messages === 0) return undefined;
-  const last = await jsm.streams.getMessage(stream, { seq: info.state.last_seq }).catch(() => null);
-  return last ? carriedTenant(last.data) : undefined;
-}
 
 interface WatchedConsumer {
   stream: string;

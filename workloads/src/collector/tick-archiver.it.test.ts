@@ -2,15 +2,22 @@
 // shared Kafka test broker exactly once, keyed by symbol, with the message-id header, and a
 // restart of the archiver neither repeats nor skips any.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import { Admin } from '@platformatic/kafka';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { kafkaBrokers, probeKafka, readRecords, topicSize } from '../../../test/support/kafka.js';
 import { startPrivateNats, type PrivateNats } from '../../../test/support/private-nats.js';
+import { waitUntil } from '../../../test/support/collector.js';
 import { uniqueSuffix } from '../../../test/support/servers.js';
 import { tickMessageId, type Tick } from '../contracts/messages.js';
-import { STREAMS, tickSubject } from '../contracts/subjects.js';
+import { pipelineNames, STREAMS, tickSubject } from '../contracts/subjects.js';
 import { connectNats, type NatsHandle } from '../nats/connection.js';
 import { publishConfirmed } from '../nats/publish.js';
 import { DEFAULT_STREAM_SETTINGS, ensureStreams } from '../nats/streams.js';
@@ -119,5 +126,89 @@ describe('tick archive (JetStream → Kafka)', () => {
     const info = await jsm.consumers.info(STREAMS.ticks.name, ARCHIVE_CONSUMER);
     expect(info.num_pending).toBe(0);
     expect(info.num_ack_pending).toBe(0);
+  }, 120_000);
+});
+
+describe('tick archive after the upgrade to a PIPELINE_ID', () => {
+  const brokers = kafkaBrokers();
+  const topic = `it-tick-archive-seed-${uniqueSuffix()}`;
+  const names = pipelineNames({ pipelineId: 'market_fx-up', tenantId: 'acme' });
+  let nats: PrivateNats;
+  let handle: NatsHandle;
+  let jsm: JetStreamManager;
+
+  beforeAll(async () => {
+    await probeKafka(brokers);
+    nats = await startPrivateNats();
+    handle = await connectNats(nats.url, 'archiver-seed-it', log);
+    jsm = await jetstreamManager(handle.nc);
+    await ensureStreams(jsm, DEFAULT_STREAM_SETTINGS); // the seed's
+    await ensureStreams(jsm, DEFAULT_STREAM_SETTINGS, names);
+  }, 60_000);
+
+  afterAll(async () => {
+    await handle?.nc.close();
+    await nats?.close();
+    const admin = new Admin({ clientId: 'it-cleanup', bootstrapBrokers: brokers });
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.close();
+  });
+
+  const publish = (ticks: Tick[], subject = tickSubject) =>
+    publishConfirmed(
+      jetstream(handle.nc),
+      ticks.map((t) => ({
+        subject: subject(t.symbol),
+        data: JSON.stringify(t),
+        msgId: tickMessageId(t, 'x'),
+      })),
+    );
+  const seedPending = async () => {
+    const info = await jsm.consumers.info(STREAMS.ticks.name, ARCHIVE_CONSUMER);
+    return info.num_pending + info.num_ack_pending;
+  };
+
+  it('archives what the previous version left, once, and leaves a live seed-named pipeline its ticks', async () => {
+    // The previous version's archive consumer, with a backlog of ticks without tenant.
+    await jsm.consumers.add(STREAMS.ticks.name, {
+      durable_name: ARCHIVE_CONSUMER,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+    });
+    const leftovers = Array.from({ length: 30 }, (_, i) => tick(1000 + i));
+    await publish(leftovers);
+    const config = loadConfig(collectorConfigSchema, {
+      NATS_URL: nats.url,
+      PIPELINE_ID: names.pipelineId!,
+      TENANT_ID: names.tenantId,
+      SYMBOLS: 'EUR/USD,USD/JPY',
+      POLYGON_API_KEY: 'unused',
+      KAFKA_BROKERS: brokers.join(','),
+      KAFKA_TICK_TOPIC: topic,
+      COLLECTOR_ARCHIVE_BATCH_SIZE: '100',
+    });
+    const archiver = await startTickArchiver({ config, nats: handle, log, registry: new Registry() });
+    try {
+      const records = await readRecords(brokers, topic, 30);
+      // The ids the previous version gave them (scope: the tenant, no pipeline id).
+      expect(new Set(records.map((r) => r.headers['message-id']))).toEqual(
+        new Set(leftovers.map((t) => tickMessageId(t, 'acme'))),
+      );
+      await waitUntil('the leftovers acked', async () => (await seedPending()) === 0);
+
+      // A pipeline run by hand under the seed names starts publishing: not archived here.
+      const live = Array.from({ length: 20 }, (_, i) => ({ ...tick(2000 + i), tenant_id: 'handco' }));
+      await publish(live);
+      // The pipeline's own ticks still are.
+      const own = Array.from({ length: 5 }, (_, i) => ({ ...tick(3000 + i), tenant_id: 'acme' }));
+      await publish(own, (s) => names.tickSubject(s));
+      await readRecords(brokers, topic, 35);
+      await new Promise((r) => setTimeout(r, 2500)); // longer than a pull: a drain that went on would send now
+      expect(await topicSize(brokers, topic)).toBe(35);
+      const info = await jsm.consumers.info(STREAMS.ticks.name, ARCHIVE_CONSUMER);
+      expect(info.num_pending + info.num_ack_pending).toBe(20);
+    } finally {
+      await archiver.stop();
+    }
   }, 120_000);
 });

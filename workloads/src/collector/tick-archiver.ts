@@ -6,6 +6,13 @@
 // the NATS messages only after Kafka confirmed them. A Kafka outage therefore never slows
 // the live path and loses nothing: the backlog waits in JetStream.
 //
+// Upgrade: a pipeline that ran under the seed's names before it got a PIPELINE_ID left its
+// archive consumer `collector-tick-archive` on MARKET_TICKS with ticks not yet sent. While it
+// exists, the archiver drains it beside its own (drainSeed): only what the upgrade left, the
+// ticks without a tenant_id, with the message ids the previous version gave them; at the
+// first tick that carries a tenant (a pipeline run by hand under the seed's names, whose
+// consumer it is) it hands the rest of that batch back and stops. README, upgrade.
+//
 // Repeats: within one process a redelivered message that was already sent is recognised
 // by its stream sequence and only acked. A crash between Kafka's confirmation and the
 // NATS ack re-sends that batch after the restart; each record carries the tick's id in the
@@ -20,9 +27,17 @@ import {
 } from '@nats-io/jetstream';
 import { Counter, Gauge } from 'prom-client';
 import { parseTick, tickMessageId } from '../contracts/messages.js';
-import { kafkaHeaders, pipelineNamesOf, tickKafkaKey, type PipelineNames } from '../contracts/subjects.js';
+import {
+  kafkaHeaders,
+  pipelineNames,
+  pipelineNamesOf,
+  SEED_NAMES,
+  tickKafkaKey,
+  type PipelineNames,
+} from '../contracts/subjects.js';
 import { ArchiveProducer, type ArchiveRecord } from '../kafka/archive-producer.js';
 import { ensureDurableConsumer, NS_PER_MS } from '../nats/durable-consumer.js';
+import { carriedTenant, newestCarriesTenant } from '../nats/seed-leftovers.js';
 import { Backoff, sleep } from '../runtime/backoff.js';
 import { LogThrottle } from '../runtime/log-throttle.js';
 import type { Companion, CompanionContext } from './collector.js';
@@ -92,7 +107,7 @@ class TickArchiver implements Companion {
   }
 
   start(): void {
-    this.running = this.loop();
+    this.running = Promise.all([this.loop(), this.drainSeed()]).then(() => undefined);
   }
 
   /** Lets the batch in flight finish (or give up if Kafka is down), then closes the producer. */
@@ -176,7 +191,76 @@ class TickArchiver implements Companion {
     this.metrics.lag.set(batch.at(-1)!.info.pending);
   }
 
-  private toRecord(m: JsMsg): ArchiveRecord | undefined {
+  /**
+   * The seed-named archive consumer left by the upgrade (see the top of this file). Ends when
+   * it is drained and deleted, at the first tick that carries a tenant, or at stop.
+   */
+  private async drainSeed(): Promise<void> {
+    if (!this.names.pipelineId) return; // under the seed's names that consumer is loop()'s own
+    const { log } = this.options;
+    const stream = SEED_NAMES.streams.ticks.name;
+    const nc = this.options.nats.nc;
+    const jsm = await jetstreamManager(nc);
+    if (!(await jsm.consumers.info(stream, ARCHIVE_CONSUMER).catch(() => undefined))) return;
+    const tenant = await newestCarriesTenant(jsm, stream);
+    if (tenant !== undefined) {
+      log.info(
+        { stream, consumer: ARCHIVE_CONSUMER, tenant },
+        'a pipeline under the seed names publishes with tenants: its archive consumer is not drained',
+      );
+      return;
+    }
+    // The ids the previous version (no PIPELINE_ID) gave these ticks: a repeat across the
+    // upgrade carries the same message-id header.
+    const previous = pipelineNames({ tenantId: this.names.tenantId }).idScope;
+    log.warn(
+      { stream, consumer: ARCHIVE_CONSUMER },
+      'archiving what the previous version left under the seed names',
+    );
+    let consumer: Consumer | undefined;
+    while (!this.stopSignal.signal.aborted) {
+      try {
+        consumer ??= await jetstream(nc).consumers.get(stream, ARCHIVE_CONSUMER);
+        // The whole pull is in hand before anything is handed back: a nak while the pull is
+        // open would bring the message straight back to it.
+        const batch = await this.fetch(consumer);
+        const cut = batch.findIndex((m) => carriedTenant(m.data) !== undefined);
+        const leftovers = cut < 0 ? batch : batch.slice(0, cut);
+        const notOurs = cut < 0 ? [] : batch.slice(cut);
+        const records = leftovers.flatMap((m) => this.toRecord(m, previous) ?? []);
+        if (records.length > 0) await this.sendKeepingBatchAlive(records, leftovers);
+        for (const m of leftovers) m.ack();
+        this.metrics.archived.inc(records.length);
+        for (const m of notOurs) m.nak();
+        if (notOurs.length > 0) {
+          log.warn(
+            {
+              stream,
+              consumer: ARCHIVE_CONSUMER,
+              seq: notOurs[0]!.seq,
+              tenant: carriedTenant(notOurs[0]!.data),
+            },
+            'a live pipeline under the seed names uses this archive consumer: drain stopped, its ticks left to it',
+          );
+          return;
+        }
+      } catch (error) {
+        if (this.stopSignal.signal.aborted) return;
+        if (/not found/i.test((error as Error).message)) {
+          log.info(
+            { stream, consumer: ARCHIVE_CONSUMER },
+            'seed-named archive consumer gone: drain finished',
+          );
+          return;
+        }
+        consumer = undefined;
+        this.metrics.failures.inc();
+        await sleep(this.backoff.next(), this.stopSignal.signal).catch(() => undefined);
+      }
+    }
+  }
+
+  private toRecord(m: JsMsg, idScope = this.names.idScope): ArchiveRecord | undefined {
     const value = m.string();
     let decoded: unknown;
     try {
@@ -205,7 +289,7 @@ class TickArchiver implements Companion {
     return {
       key: tickKafkaKey(tick.data.symbol),
       value,
-      messageId: tickMessageId(tick.data, this.names.idScope),
+      messageId: tickMessageId(tick.data, idScope),
       headers: this.headers,
     };
   }
