@@ -7,7 +7,9 @@
 // that starts on a Sunday evening, in forex hours, just before every timeframe's bar closes at
 // Monday 00:00 UTC. The story, in simulated time:
 //   23:41:30  collector A starts (a fresh pipeline, mid-window)
-//   23:51:00  A is killed (no flush, no goodbye); 40 s later collector B starts
+//   23:51:00  A is stopped; 40 s later collector B starts (a real SIGKILL of the collector
+//             process, and what its coverage claims, is collector-process-coverage.it.test.ts;
+//             here the 40 s hole and the bars around it matter, whatever ended the process)
 //   23:56:00  B is stopped with SIGTERM (graceful); 10 s later collector C starts
 //   00:00     all seven timeframes close: the aggregator marks every bar it cannot vouch for
 //             partial; the gap filler replaces them with Polygon's; the 23:45 5m bar (fully
@@ -207,7 +209,7 @@ afterAll(async () => {
   await dbs?.drop();
 });
 
-describe('coverage-aware bars across a fresh start, a crash, a graceful restart, bridge lag and a late tick', () => {
+describe('coverage-aware bars across a fresh start, a 40 s outage, a graceful restart, bridge lag and a late tick', () => {
   let before: Map<string, StoredBar>;
   const affected = [at(23, 40), at(23, 50), at(23, 55)];
   const complete5m = at(23, 45);
@@ -215,7 +217,7 @@ describe('coverage-aware bars across a fresh start, a crash, a graceful restart,
   it('publishes as complete only the bar whose window was covered and committed; every other one partial', async () => {
     collector = await startC();
     await untilSim(at(23, 51));
-    await collector.collector.crash();
+    await collector.collector.stop();
     await untilSim(at(23, 51, 40));
     collector = await startC();
     await untilSim(at(23, 56));
@@ -251,7 +253,7 @@ describe('coverage-aware bars across a fresh start, a crash, a graceful restart,
     expect(rank(before.get(key('5m', complete5m)))).toBe(2);
     const t5 = await truth('5m', complete5m);
     expect(before.get(key('5m', complete5m))?.volume).toBe(t5.v - 1);
-    // Fresh start, crash, SIGTERM: those 5m bars and every longer bar are partial (rank 0).
+    // Fresh start, 40 s outage, SIGTERM: those 5m bars and every longer bar are partial (rank 0).
     for (const start of affected) expect([start, rank(before.get(key('5m', start)))]).toEqual([start, 0]);
     for (const [tf, start] of barsAround(complete5m).filter(([tf]) => tf !== '5m')) {
       expect([tf, rank(before.get(key(tf, start)))]).toEqual([tf, 0]);
@@ -320,7 +322,7 @@ describe('coverage-aware bars across a fresh start, a crash, a graceful restart,
       AGGREGATE_LOOKBACK_BARS: '0',
     });
     // Both bars are complete now; what stays partial is only what really was not covered
-    // (the fresh start, the crash and the restart before Monday 00:00, retried every run).
+    // (the fresh start, the outage and the restart before Monday 00:00, retried every run).
     const partialNow = (next.partialBars ?? []).map((p) => p.startMs);
     expect(partialNow).not.toContain(from);
     expect(partialNow).not.toContain(from + 5 * MIN);

@@ -240,29 +240,6 @@ export class Collector {
     return this.stopping;
   }
 
-  /**
-   * Ends the collector the way SIGKILL or an OOM kill would, for tests of crashes: nothing
-   * unconfirmed is flushed, no open gap is reported, no final coverage marker is sent; the
-   * connections are cut. (The process of a real crash simply vanishes; in a test the
-   * collector shares its process with the test.)
-   */
-  async crash(): Promise<void> {
-    if (this.stopping) return this.stopping;
-    this.stopping = (async () => {
-      clearInterval(this.silenceTimer);
-      clearInterval(this.coverageTimer);
-      this.giveUp.abort();
-      this.ticks?.close();
-      this.events?.close();
-      if (this.nats && !this.nats.nc.isClosed()) await this.nats.nc.close();
-      this.feedStop.abort();
-      await this.feedRun;
-      await this.companion?.stop().catch(() => undefined);
-      this.resolveDone(137);
-    })();
-    return this.stopping;
-  }
-
   private async stopSteps(): Promise<void> {
     clearInterval(this.silenceTimer);
     clearInterval(this.coverageTimer);
