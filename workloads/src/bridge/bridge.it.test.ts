@@ -287,6 +287,8 @@ describe('bridge', () => {
     ).resolves.toEqual({
       ran: true,
       deleted: 23,
+      ticks: 'deleted',
+      pruned: { coverage: 0, partialBars: 0 },
     });
 
     // The bridge runs it on its schedule, for its tenant.
@@ -310,6 +312,68 @@ describe('bridge', () => {
     } finally {
       await b.bridge.stop();
     }
+  });
+
+  it('prunes feed_coverage and aggregator_partial_bars with the ticks, per tenant, under the same lock', async () => {
+    const tenant = 'retention_coverage';
+    const day = 86_400_000;
+    const old = Date.now() - 91 * day;
+    const recent = Date.now() - 89 * day;
+    const coverageRow = (t: string, segment: string, toMs: number) =>
+      dbs.pg.query(
+        `INSERT INTO feed_coverage (tenant_id, segment_id, piece, symbols, from_ms, to_ms, tick_seq)
+         VALUES ($1, $2, $3, '{EUR/USD}', $4, $5, 1)`,
+        [t, segment, Math.floor(toMs / 60_000), toMs - 30_000, toMs],
+      );
+    const partialRow = (t: string, startMs: number) =>
+      dbs.pg.query(
+        `INSERT INTO aggregator_partial_bars (tenant_id, timeframe, start_ms) VALUES ($1, '5m', $2)`,
+        [t, startMs],
+      );
+    await coverageRow(tenant, 'old', old);
+    await coverageRow(tenant, 'old-2', old - day);
+    await coverageRow(tenant, 'recent', recent);
+    await coverageRow('other', 'old', old);
+    await partialRow(tenant, old);
+    await partialRow(tenant, recent);
+    await partialRow('other', old);
+
+    // Another replica holds the lock: nothing is pruned by this one.
+    const holder = await dbs.pg.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock(hashtext($1))', [`market_ticks_retention:${tenant}`]);
+      await expect(
+        deleteExpiredTicks(dbs.pg, { tenantId: tenant, retentionDays: 90 }, quietLog),
+      ).resolves.toEqual({ ran: false, why: 'another replica holds the lock' });
+      await holder.query('SELECT pg_advisory_unlock(hashtext($1))', [`market_ticks_retention:${tenant}`]);
+    } finally {
+      holder.release();
+    }
+    const rows = async () =>
+      (
+        await dbs.pg.query<{ t: string; k: string }>(
+          `SELECT tenant_id || ' ' || segment_id AS k, 'coverage' AS t FROM feed_coverage WHERE tenant_id IN ($1, 'other')
+           UNION ALL
+           SELECT tenant_id || ' ' || start_ms::text, 'partial' FROM aggregator_partial_bars WHERE tenant_id IN ($1, 'other')`,
+          [tenant],
+        )
+      ).rows
+        .map((r) => `${r.t} ${r.k}`)
+        .sort();
+    expect(await rows()).toHaveLength(7);
+
+    await expect(
+      deleteExpiredTicks(dbs.pg, { tenantId: tenant, retentionDays: 90 }, quietLog),
+    ).resolves.toMatchObject({ ran: true, pruned: { coverage: 2, partialBars: 1 } });
+    // Only this tenant's rows older than the retention went.
+    expect(await rows()).toEqual(
+      [
+        `coverage other old`,
+        `coverage ${tenant} recent`,
+        `partial other ${old}`,
+        `partial ${tenant} ${recent}`,
+      ].sort(),
+    );
   });
 });
 
