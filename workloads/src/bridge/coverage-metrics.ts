@@ -20,7 +20,10 @@ export function startCoverageMetrics(o: {
   names: PipelineNames;
   registry: Registry;
   log: Logger;
+  /** Wall clock (ms); tests set it to a fixed instant. */
+  now?: () => number;
 }): () => void {
+  const clock = o.now ?? Date.now;
   const gauge = new Gauge({
     name: 'market_pipeline_uncovered_seconds',
     help: 'Seconds of forex hours in the last 24 h that the collector did not cover or the bridge has not committed, per symbol',
@@ -30,7 +33,7 @@ export function startCoverageMetrics(o: {
   let running: Promise<void> | undefined;
   const refresh = () => {
     running ??= (async () => {
-      const now = Date.now();
+      const now = clock();
       const { rows } = await o.pool.query<{
         symbols: string[];
         from_ms: number;
