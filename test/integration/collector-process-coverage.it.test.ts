@@ -120,7 +120,8 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+  for (const c of children)
+    if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
   await Promise.all(children.map((c) => c.exited));
   await bridge?.bridge.stop();
   await client?.close();
