@@ -55,7 +55,7 @@ describe('workload environment rendered from the spec', () => {
       LIVE_BATCH_TIMEOUT: '2.5',
       HISTORICAL_BATCH_SIZE: '5000',
       HISTORICAL_BATCH_TIMEOUT: '10',
-      BRIDGE_ACK_WAIT: '60',
+      BRIDGE_ACK_WAIT: '5',
       BRIDGE_WRITE_CONCURRENCY: '2',
       AGGREGATE_LOOKBACK_BARS: '2',
       BACKFILL_WINDOW_DAYS: '730',
@@ -137,13 +137,13 @@ describe('workload environment rendered from the spec', () => {
     }
   });
 
-  it('lengthens the bridge ack wait to twice the longest batch timeout when needed', () => {
+  it('keeps the short bridge ack wait whatever the batch timeouts (held messages get progress replies)', () => {
     const data = configData(
       'fx',
       makePipeline({ bridge: { historical: { batchTimeoutSeconds: 45 } } }).spec,
       'market',
     );
-    expect(data.BRIDGE_ACK_WAIT).toBe('90');
+    expect(data.BRIDGE_ACK_WAIT).toBe('5');
     expect(() => loadConfig(bridgeEnv, data)).not.toThrow();
   });
 

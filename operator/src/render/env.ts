@@ -126,7 +126,7 @@ export function configData(
     LIVE_BATCH_TIMEOUT: String(spec.bridge.live.batchTimeoutSeconds),
     HISTORICAL_BATCH_SIZE: String(spec.bridge.historical.batchSize),
     HISTORICAL_BATCH_TIMEOUT: String(spec.bridge.historical.batchTimeoutSeconds),
-    BRIDGE_ACK_WAIT: String(bridgeAckWaitSeconds(spec)),
+    BRIDGE_ACK_WAIT: String(bridgeAckWaitSeconds()),
     BRIDGE_WRITE_CONCURRENCY: String(spec.bridge.writeConcurrency),
     AGGREGATE_LOOKBACK_BARS: String(spec.aggregator.lookbackBars),
     BACKFILL_WINDOW_DAYS: String(spec.backfill.windowDays),
@@ -236,14 +236,12 @@ export function secretEnv(component: Component, spec: MarketPipelineSpec): Secre
 }
 
 /**
- * The bridge refuses an ack wait shorter than twice its longest batch timeout (a held
- * message would be redelivered while its batch is still filling): keep its default unless
- * the spec's timeouts need more.
+ * The bridge's ack wait: its workload default. It no longer depends on the batch timeouts
+ * (the bridge sends progress replies for whatever it holds, every third of the ack wait), and
+ * a short one is what brings a killed replica's messages back within seconds.
  */
-export function bridgeAckWaitSeconds(spec: MarketPipelineSpec): number {
-  const defaultSeconds = (bridgeEnv.shape.BRIDGE_ACK_WAIT.parse(undefined) as number) / 1000;
-  const longest = Math.max(spec.bridge.live.batchTimeoutSeconds, spec.bridge.historical.batchTimeoutSeconds);
-  return Math.max(defaultSeconds, Math.ceil(2 * longest));
+export function bridgeAckWaitSeconds(): number {
+  return (bridgeEnv.shape.BRIDGE_ACK_WAIT.parse(undefined) as number) / 1000;
 }
 
 /**

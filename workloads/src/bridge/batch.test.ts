@@ -43,4 +43,20 @@ describe('a batch written by size or by time', () => {
     expect(batch.isDue()).toBe(false);
     expect(batch.take()).toEqual([]);
   });
+
+  it('is due at once when the stream had nothing more, until taken', () => {
+    const c = clock();
+    const batch = new Batch<number>('live', 1000, 1_000, c.now);
+    batch.markDrained(); // an empty batch stays not due
+    expect(batch.isDue()).toBe(false);
+    batch.add(1);
+    expect(batch.isDue()).toBe(false);
+    batch.markDrained();
+    expect(batch.isDue()).toBe(true);
+    expect(batch.heldSince()).toBe(1_000);
+    expect(batch.take()).toEqual([1]);
+    batch.add(2); // the next batch fills (or waits) again
+    expect(batch.isDue()).toBe(false);
+    expect(batch.heldSince()).toBe(1_000);
+  });
 });

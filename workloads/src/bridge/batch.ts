@@ -1,9 +1,10 @@
-// A batch that is written when it is full or when its oldest item has waited long enough,
-// whichever comes first. Pure bookkeeping with an injectable clock: the consumer loop
+// A batch that is written when it is full, when its oldest item has waited long enough, or
+// when the stream had nothing more to give (markDrained), whichever comes first. Pure bookkeeping with an injectable clock: the consumer loop
 // decides when to look, this decides what is due.
 export class Batch<T> {
   private items: T[] = [];
   private firstAt: number | undefined;
+  private drained = false;
 
   constructor(
     readonly name: string,
@@ -26,6 +27,20 @@ export class Batch<T> {
     this.items.push(item);
   }
 
+  /**
+   * The stream had nothing more when the last item arrived (its pending count was 0): under
+   * a light load the batch is written now rather than after maxWaitMs; under a heavy one
+   * messages keep arriving with more pending, and the batch fills as before.
+   */
+  markDrained(): void {
+    if (this.items.length > 0) this.drained = true;
+  }
+
+  /** When the oldest item arrived, or undefined while it is empty. */
+  heldSince(): number | undefined {
+    return this.firstAt;
+  }
+
   /** When the batch must be written, or undefined while it is empty. */
   dueAt(): number | undefined {
     return this.firstAt === undefined ? undefined : this.firstAt + this.maxWaitMs;
@@ -33,7 +48,7 @@ export class Batch<T> {
 
   isDue(): boolean {
     if (this.items.length === 0) return false;
-    return this.items.length >= this.maxSize || this.now() >= this.dueAt()!;
+    return this.drained || this.items.length >= this.maxSize || this.now() >= this.dueAt()!;
   }
 
   /** Everything held, oldest first (for keep-alives), without taking it. */
@@ -46,6 +61,7 @@ export class Batch<T> {
     const taken = this.items;
     this.items = [];
     this.firstAt = undefined;
+    this.drained = false;
     return taken;
   }
 }

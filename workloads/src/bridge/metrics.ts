@@ -29,6 +29,17 @@ export function createBridgeMetrics(registry: Registry) {
       labelNames: ['kind'],
       registers,
     }),
+    redelivered: new Counter({
+      name: 'market_pipeline_bridge_messages_redelivered_total',
+      help: 'Messages pulled that the server had delivered before (a replica died, or an ack wait ran out), by kind',
+      labelNames: ['kind'],
+      registers,
+    }),
+    progressReplies: new Counter({
+      name: 'market_pipeline_bridge_progress_replies_total',
+      help: 'working() replies (+WPI) sent for messages held longer than a sixth of the ack wait',
+      registers,
+    }),
     batchSize: new Histogram({
       name: 'market_pipeline_bridge_batch_size',
       help: 'Rows per database write, by lane (ticks, bars_live, bars_historical)',

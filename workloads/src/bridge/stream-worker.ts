@@ -1,6 +1,22 @@
 // One consumer's loop: pull messages, route each (bad ones to the DLQ at once), collect
-// the good ones in batches by lane, and write a batch when it is full or old enough. A
-// batch's messages are acked only after its write committed.
+// the good ones in batches by lane, and write a batch when it is full, old enough, or the
+// stream has nothing more for now. A batch's messages are acked only after its write
+// committed, all its acks in one write to the connection (nats/wire-acks.ts, which also
+// says why the acks are not cumulative).
+//
+// Latency at light load: every delivered message carries the consumer's pending count;
+// when it is 0 the stream has nothing more to give, and the lane is written as soon as a
+// write slot is free instead of after LIVE_BATCH_TIMEOUT. At 1 000 ticks/s that is a few
+// small writes per second with each tick in PostgreSQL within milliseconds; under load
+// (messages arrive with more pending) and while both write slots are busy, the lane keeps
+// filling, so batches grow with the load (bench/e2e-latency.ts).
+//
+// Failover: the consumer's ack wait is short (BRIDGE_ACK_WAIT, 5 s by default) so that a
+// killed replica's unacked messages come back within seconds. A live replica keeps its own
+// from being redelivered with progress replies (+WPI, working()) to every message it has
+// held for a while, in lanes or being written, every third of the ack wait, for as long as
+// it holds them (a slow write, a database outage). What it holds only briefly gets none:
+// at idle and at light load that costs nothing (bench/bridge-failover.ts).
 //
 // Pipelining and backpressure: while batches are being written the loop keeps pulling
 // into the lanes, so the next batch is ready when a write commits (pulling and writing
@@ -17,10 +33,12 @@
 // dropped, and the unique key (ticks) or the version (bars) makes any redelivery that does
 // happen harmless.
 import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { Backoff, sleep } from '../runtime/backoff.js';
 import type { Logger } from '../runtime/logger.js';
 import { reasonOf } from '../runtime/failure.js';
 import { publishDeadLetter } from '../nats/dead-letter.js';
+import { repliesFor, type Replies } from '../nats/wire-acks.js';
 import type { PipelineNames } from '../contracts/subjects.js';
 import type { Batch } from './batch.js';
 import type { DatabaseHealth } from './health.js';
@@ -49,8 +67,10 @@ export interface StreamWorkerOptions<R> {
   health: DatabaseHealth;
   metrics: BridgeMetrics;
   log: Logger;
-  /** How often held messages get working() (a third of ack_wait). */
+  /** How often messages held for a while get working() (a third of ack_wait). */
   keepAliveMs: number;
+  /** The connection the acks are written to; the JetStream client's own when unset. */
+  nc?: NatsConnection;
   /** Batches written at the same time (each acked when its own write commits); default 1. */
   maxConcurrentWrites?: number;
   /** Longest a pull waits for messages (a stop waits for it), default 2 s. */
@@ -83,14 +103,16 @@ export function mostHeld(lanes: Partial<Record<Lane, Batch<unknown>>>, maxConcur
 export class StreamWorker<R> {
   private stopping = false;
   private readonly giveUp = new AbortController();
-  /** The batches being written right now (taken out of their lanes, not yet acked). */
-  private readonly writing = new Set<Held<R>[]>();
+  /** The batches being written right now (taken out of their lanes, not yet acked), with when their oldest arrived. */
+  private readonly writing = new Map<Held<R>[], number>();
+  private readonly replies: Replies;
   private readonly writeBackoff = new Backoff({ initialMs: 250, maxMs: 10_000, jitter: 0.5 });
   private readonly pullBackoff = new Backoff({ initialMs: 250, maxMs: 5_000, jitter: 0.5 });
   private consumer: Consumer | undefined;
   private readonly messageKind: 'tick' | 'bar';
   /** The received counter bound to this kind once: resolving labels per message is not free. */
   private readonly receivedCount: { inc(): void };
+  private readonly redeliveredCount: { inc(): void };
   /** The writes in progress; each settles when its batch is acked (or the write failed). */
   private readonly writes = new Set<Promise<void>>();
   private readonly maxConcurrentWrites: number;
@@ -104,7 +126,9 @@ export class StreamWorker<R> {
   constructor(private readonly o: StreamWorkerOptions<R>) {
     this.messageKind = o.kind === 'ticks' ? 'tick' : 'bar';
     this.receivedCount = o.metrics.received.labels({ kind: this.messageKind });
+    this.redeliveredCount = o.metrics.redelivered.labels({ kind: this.messageKind });
     this.maxConcurrentWrites = o.maxConcurrentWrites ?? 1;
+    this.replies = repliesFor(o.nc ?? (o.js as unknown as { nc?: NatsConnection }).nc);
   }
 
   /** Runs until stop(); then writes and acks whatever it holds, and resolves. */
@@ -149,7 +173,7 @@ export class StreamWorker<R> {
   }
 
   private held(): Held<R>[] {
-    return [...[...this.writing].flat(), ...this.lanes().flatMap(([, b]) => b.peek())];
+    return [...[...this.writing.keys()].flat(), ...this.lanes().flatMap(([, b]) => b.peek())];
   }
 
   private async allWritesSettled(): Promise<void> {
@@ -221,6 +245,8 @@ export class StreamWorker<R> {
   private receive(msg: JsMsg): Promise<void> | undefined {
     if (this.o.claims && (this.leaving || !this.o.claims(msg))) return this.leave(msg);
     this.receivedCount.inc();
+    const info = msg.info;
+    if (info.deliveryCount > 1) this.redeliveredCount.inc();
     const routed = routeMessage(this.o.kind, msg.subject, msg.data, this.o.names);
     if (!routed.ok) return this.deadLetter(msg, routed.reason, routed.detail);
     const lane = this.o.lanes[routed.lane];
@@ -234,9 +260,12 @@ export class StreamWorker<R> {
     }
     const wasEmpty = lane.size === 0;
     lane.add({ msg, row });
-    // A full lane is written at once; one that waits long enough is due by the timer the
-    // first item armed (no clock read per message).
-    if (wasEmpty || lane.room === 0) this.writeDueSoon();
+    // Nothing more in the stream: write what the lane holds as soon as a slot is free.
+    const drained = info.pending === 0;
+    if (drained) lane.markDrained();
+    // A full or drained lane is written at once; one that waits long enough is due by the
+    // timer the first item armed (no clock read per message).
+    if (wasEmpty || drained || lane.room === 0) this.writeDueSoon();
   }
 
   /** Keeps a message it does not claim for handBack, and stops (see `claims`). */
@@ -288,17 +317,15 @@ export class StreamWorker<R> {
 
   /** Writes and acks one batch; if the write gives up, its messages stay in `writing` (for the nak). */
   private async writeBatch(lane: Lane, batch: Batch<Held<R>>): Promise<void> {
+    const since = batch.heldSince() ?? Date.now();
     const items = batch.take();
-    this.writing.add(items);
+    this.writing.set(items, since);
     this.o.metrics.batchSize.observe({ lane: batch.name }, items.length);
     const rejected = await this.writeIsolating(items);
     const kind = this.messageKind;
-    let written = 0;
-    for (const h of items) {
-      if (rejected.has(h)) continue;
-      h.msg.ack();
-      written++;
-    }
+    const acked = rejected.size === 0 ? items : items.filter((h) => !rejected.has(h));
+    const written = acked.length;
+    this.replies.ack(acked.map((h) => h.msg));
     this.o.metrics.written.inc({ kind }, written);
     this.o.metrics.acked.inc({ kind }, written);
     this.writing.delete(items);
@@ -347,9 +374,24 @@ export class StreamWorker<R> {
     }
   }
 
-  /** Tells the server we are still working on every held message (no redelivery meanwhile). */
+  /**
+   * Tells the server we are still working on the messages held for a while (no redelivery
+   * meanwhile). A group (a lane, a batch being written) gets it once its oldest message is
+   * half an interval old, so a message waits at most 1.5 intervals (half the ack wait) for
+   * its first and one interval between the next; a group written within that gets none.
+   */
   private keepAlive(): void {
-    for (const h of this.held()) h.msg.working();
+    const before = Date.now() - this.o.keepAliveMs / 2;
+    const groups: (readonly Held<R>[])[] = [];
+    for (const [items, since] of this.writing) if (since <= before) groups.push(items);
+    for (const [, batch] of this.lanes()) {
+      const since = batch.heldSince();
+      if (since !== undefined && since <= before) groups.push(batch.peek());
+    }
+    if (groups.length === 0) return;
+    const msgs = groups.flat().map((h) => h.msg);
+    this.replies.working(msgs);
+    this.o.metrics.progressReplies.inc(msgs.length);
   }
 }
 

@@ -123,11 +123,13 @@ export const bridgeEnv = z.object({
   HISTORICAL_BATCH_SIZE: env.positiveInt().default(5000),
   HISTORICAL_BATCH_TIMEOUT: env.secondsAsMs().default(10_000),
   /**
-   * JetStream ack_wait of the bridge consumers (seconds): at least twice the longest batch
-   * timeout; held messages get working() every third of it, so only a dead replica's
-   * messages wait this long to be redelivered.
+   * JetStream ack_wait of the bridge consumers (seconds, at least 1): how long a killed
+   * replica's unacked messages wait before the server hands them to another. A live replica
+   * sends working() for what it holds every third of it (while a batch fills, is written or
+   * is retried through an outage), so a slow write is not redelivered. 5 s (was 60): p99
+   * tick delay through a replica's kill -9 of a few seconds (bench/bridge-failover.ts).
    */
-  BRIDGE_ACK_WAIT: env.secondsAsMs().default(60_000),
+  BRIDGE_ACK_WAIT: env.secondsAsMs().default(5_000),
   /**
    * Batches of one stream a replica writes at the same time, each on its own connection
    * (so at most this many of TIMESCALEDB_POOL_SIZE's connections). With 1 the database's
