@@ -20,6 +20,7 @@ const BENCHMARK_IDS = [
   'aggregator',
   'memory',
   'bridge-scaling',
+  'bridge-failover',
 ];
 
 const figure = z.number().refine(Number.isFinite, 'a finite number');

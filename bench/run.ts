@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { aggregator } from './aggregator.js';
+import { bridgeFailover } from './bridge-failover.js';
 import { bridgeIngest } from './bridge-ingest.js';
 import { bridgeScaling } from './bridge-scaling.js';
 import { collectorThroughput } from './collector-throughput.js';
@@ -34,6 +35,7 @@ export const BENCHMARKS: Benchmark[] = [
   aggregator,
   memory,
   bridgeScaling,
+  bridgeFailover,
 ];
 
 const USAGE = `usage: node dist/bench/bench/run.js [options]

@@ -38,6 +38,7 @@ import { Backoff, sleep } from '../runtime/backoff.js';
 import type { Logger } from '../runtime/logger.js';
 import { reasonOf } from '../runtime/failure.js';
 import { publishDeadLetter } from '../nats/dead-letter.js';
+import { replyCounts } from '../nats/js-reply.js';
 import { repliesFor, type Replies } from '../nats/wire-acks.js';
 import type { PipelineNames } from '../contracts/subjects.js';
 import type { Batch } from './batch.js';
@@ -245,8 +246,9 @@ export class StreamWorker<R> {
   private receive(msg: JsMsg): Promise<void> | undefined {
     if (this.o.claims && (this.leaving || !this.o.claims(msg))) return this.leave(msg);
     this.receivedCount.inc();
-    const info = msg.info;
-    if (info.deliveryCount > 1) this.redeliveredCount.inc();
+    // Unknown counts (not a $JS.ACK reply): neither redelivered nor "nothing pending".
+    const counts = replyCounts((msg as unknown as { reply?: string }).reply ?? '');
+    if (counts && counts.delivered > 1) this.redeliveredCount.inc();
     const routed = routeMessage(this.o.kind, msg.subject, msg.data, this.o.names);
     if (!routed.ok) return this.deadLetter(msg, routed.reason, routed.detail);
     const lane = this.o.lanes[routed.lane];
@@ -261,7 +263,7 @@ export class StreamWorker<R> {
     const wasEmpty = lane.size === 0;
     lane.add({ msg, row });
     // Nothing more in the stream: write what the lane holds as soon as a slot is free.
-    const drained = info.pending === 0;
+    const drained = counts?.pending === 0;
     if (drained) lane.markDrained();
     // A full or drained lane is written at once; one that waits long enough is due by the
     // timer the first item armed (no clock read per message).

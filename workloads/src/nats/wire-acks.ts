@@ -19,9 +19,6 @@ interface ProtocolWriter {
   sendCommand(command: Uint8Array): void;
 }
 
-/** Reply subjects a frame carries verbatim: visible ASCII, no spaces (every $JS.ACK subject is). */
-const FRAME_TOKEN = /^[\x21-\x7e]+$/;
-
 const ACK = '+ACK';
 const WORKING = '+WPI';
 
@@ -47,12 +44,14 @@ export class WireAcks {
     for (const m of msgs) {
       // The reply subject the server acks are published to (JsMsgImpl's, not in the JsMsg type).
       const reply = (m as unknown as { reply?: string }).reply ?? '';
-      if (FRAME_TOKEN.test(reply)) wire += `PUB ${reply}${tail}`;
-      else fallback(m); // not a JetStream reply we can frame: the client's own path says why
+      // A reply subject arrived as one token of a MSG line (no whitespace, no CR/LF), so it
+      // goes into a frame verbatim; only a message without one takes the client's own path.
+      if (reply !== '') wire += `PUB ${reply}${tail}`;
+      else fallback(m);
     }
     if (wire === '') return;
     if (this.nc.isClosed()) throw new Error('the NATS connection is closed');
-    this.protocol.sendCommand(Buffer.from(wire, 'latin1'));
+    this.protocol.sendCommand(Buffer.from(wire, 'utf8'));
   }
 
   /** For this connection, or undefined when its client does not offer the protocol handler (then use JsMsg.ack()). */

@@ -1,4 +1,4 @@
-// WireBatch writes through nats-core's ProtocolHandler.sendCommand, which is not part of
+// WireBatch (and WireAcks, wire-acks.ts) write through nats-core's ProtocolHandler.sendCommand, which is not part of
 // the NATS client's public API (wire-batch.ts says why: a quarter of publish()'s CPU per
 // message). These tests fail when that internal changes, so that an upgrade of the client
 // is a decision, not a surprise: the NATS packages are pinned exactly in package.json, and
