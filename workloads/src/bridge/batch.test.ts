@@ -44,19 +44,31 @@ describe('a batch written by size or by time', () => {
     expect(batch.take()).toEqual([]);
   });
 
-  it('is due at once when the stream had nothing more, until taken', () => {
+  it('is due lingerMs after its oldest item once the stream had nothing more, until taken', () => {
     const c = clock();
-    const batch = new Batch<number>('live', 1000, 1_000, c.now);
+    const batch = new Batch<number>('live', 1000, 1_000, c.now, 50);
     batch.markDrained(); // an empty batch stays not due
     expect(batch.isDue()).toBe(false);
     batch.add(1);
-    expect(batch.isDue()).toBe(false);
+    c.advance(20);
+    batch.add(2);
+    expect(batch.dueAt()).toBe(2_000);
     batch.markDrained();
+    expect(batch.dueAt()).toBe(1_050);
+    expect(batch.isDue()).toBe(false);
+    c.advance(30);
     expect(batch.isDue()).toBe(true);
     expect(batch.heldSince()).toBe(1_000);
-    expect(batch.take()).toEqual([1]);
-    batch.add(2); // the next batch fills (or waits) again
+    expect(batch.take()).toEqual([1, 2]);
+    batch.add(3); // the next batch fills (or waits) again
+    expect(batch.dueAt()).toBe(c.now() + 1_000);
     expect(batch.isDue()).toBe(false);
-    expect(batch.heldSince()).toBe(1_000);
+  });
+
+  it('a drained batch never waits longer than its own maxWait', () => {
+    const batch = new Batch<number>('live', 1000, 10, () => 0, 50);
+    batch.add(1);
+    batch.markDrained();
+    expect(batch.dueAt()).toBe(10);
   });
 });

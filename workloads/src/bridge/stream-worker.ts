@@ -5,10 +5,10 @@
 // says why the acks are not cumulative).
 //
 // Latency at light load: every delivered message carries the consumer's pending count;
-// when it is 0 the stream has nothing more to give, and the lane is written as soon as a
-// write slot is free instead of after LIVE_BATCH_TIMEOUT. At 1 000 ticks/s that is a few
-// small writes per second with each tick in PostgreSQL within milliseconds; under load
-// (messages arrive with more pending) and while both write slots are busy, the lane keeps
+// when it is 0 the stream has nothing more to give, and the lane is written once its oldest
+// message is DRAINED_LINGER_MS (50 ms) old instead of after LIVE_BATCH_TIMEOUT (1 s); at
+// most 20 writes a second, each tick in PostgreSQL within ~50 ms plus the write. Under load
+// (messages arrive with more pending) and while the write slots are busy, the lane keeps
 // filling, so batches grow with the load (bench/e2e-latency.ts).
 //
 // Failover: the consumer's ack wait is short (BRIDGE_ACK_WAIT, 5 s by default) so that a
@@ -262,12 +262,11 @@ export class StreamWorker<R> {
     }
     const wasEmpty = lane.size === 0;
     lane.add({ msg, row });
-    // Nothing more in the stream: write what the lane holds as soon as a slot is free.
-    const drained = counts?.pending === 0;
-    if (drained) lane.markDrained();
-    // A full or drained lane is written at once; one that waits long enough is due by the
-    // timer the first item armed (no clock read per message).
-    if (wasEmpty || drained || lane.room === 0) this.writeDueSoon();
+    // Nothing more in the stream: the lane is due shortly (Batch.markDrained).
+    const drainedNow = counts?.pending === 0 && lane.markDrained();
+    // A full lane is written at once; one that waits long enough, or a drained one, is due
+    // by the timer armed here (no clock read per message).
+    if (wasEmpty || drainedNow || lane.room === 0) this.writeDueSoon();
   }
 
   /** Keeps a message it does not claim for handBack, and stops (see `claims`). */
