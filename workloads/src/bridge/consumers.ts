@@ -44,9 +44,13 @@ export interface ConsumerSettings {
 export const REPLICAS_ROOM = 10;
 
 /**
- * - ack_wait: longer than a batch waits plus its write (checked at config load); while a
- *   write is retried the bridge calls working() on every held message, so an outage never
- *   causes redelivery.
+ * - ack_policy explicit, not "all": an AckAll ack of sequence N would also acknowledge
+ *   every message up to N that another replica (or a concurrent write of the same one)
+ *   holds unwritten, lost if that replica dies (nats/wire-acks.ts).
+ * - ack_wait short (BRIDGE_ACK_WAIT, 5 s): a killed replica's messages are redelivered
+ *   that soon. A live replica sends working() for every message it has held a while, in a
+ *   lane, being written or retried through an outage (stream-worker.ts), so a slow write or
+ *   an outage never causes redelivery.
  * - max_ack_pending: room for REPLICAS_ROOM replicas holding full batches; beyond that the
  *   server simply hands out fewer messages.
  * - max_deliver unlimited: the server never drops a message for being redelivered often;
