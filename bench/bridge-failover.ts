@@ -199,6 +199,8 @@ async function oneRun(
 
 /** Two idle replicas (nothing published): what they send the server per second. */
 async function idleCost(nats: BenchNats, dbs: TestDatabases, seconds: number): Promise<Traffic> {
+  // An empty stream: a new consumer would otherwise start by draining the rounds' ticks.
+  await nats.resetStream('MARKET_TICKS');
   await nats.deleteConsumer(BRIDGE_CONSUMERS.ticks.stream, BRIDGE_CONSUMERS.ticks.durable);
   const bridges: Workload[] = [];
   try {
