@@ -6,7 +6,8 @@
  * at 10,000 ticks/s every frame's ticks (a stream briefly empty after each) were their own
  * write: ~200 writes of ~50 rows a second and a third more bridge CPU per tick than batches
  * of 1000 (bench/e2e-latency.ts, bridge CPU per tick). 50 ms bounds that to 20 writes a
- * second at any rate and adds at most 50 ms to a tick's delay.
+ * second at any rate and adds at most 50 ms to a tick's delay. The bridge takes it from
+ * BRIDGE_DRAINED_LINGER.
  */
 export const DRAINED_LINGER_MS = 50;
 

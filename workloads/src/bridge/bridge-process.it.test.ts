@@ -158,6 +158,7 @@ describe('bridge process', () => {
       LIVE_BATCH_SIZE: '100000',
       LIVE_BATCH_TIMEOUT: '60',
       HISTORICAL_BATCH_TIMEOUT: '60',
+      BRIDGE_DRAINED_LINGER: '60', // nor once the stream is drained
       BRIDGE_ACK_WAIT: '120',
       METRICS_PORT: String(port),
       LOG_LEVEL: 'info',

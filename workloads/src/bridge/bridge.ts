@@ -54,14 +54,28 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
   );
   const writes = config.BRIDGE_WRITE_CONCURRENCY;
   const tickLanes = {
-    live: new Batch<Held<TickRow>>('ticks', config.LIVE_BATCH_SIZE, config.LIVE_BATCH_TIMEOUT),
+    live: new Batch<Held<TickRow>>(
+      'ticks',
+      config.LIVE_BATCH_SIZE,
+      config.LIVE_BATCH_TIMEOUT,
+      undefined,
+      config.BRIDGE_DRAINED_LINGER,
+    ),
   };
   const barLanes = {
-    live: new Batch<Held<BarRow>>('bars_live', config.LIVE_BATCH_SIZE, config.LIVE_BATCH_TIMEOUT),
+    live: new Batch<Held<BarRow>>(
+      'bars_live',
+      config.LIVE_BATCH_SIZE,
+      config.LIVE_BATCH_TIMEOUT,
+      undefined,
+      config.BRIDGE_DRAINED_LINGER,
+    ),
     historical: new Batch<Held<BarRow>>(
       'bars_historical',
       config.HISTORICAL_BATCH_SIZE,
       config.HISTORICAL_BATCH_TIMEOUT,
+      undefined,
+      config.BRIDGE_DRAINED_LINGER,
     ),
   };
   const settings: Record<StreamKind, ConsumerSettings> = {
@@ -290,7 +304,13 @@ async function legacyWorkers(o: {
             ...common,
             kind,
             lanes: {
-              live: new Batch<Held<TickRow>>('ticks', drainBatch, o.config.LIVE_BATCH_TIMEOUT),
+              live: new Batch<Held<TickRow>>(
+                'ticks',
+                drainBatch,
+                o.config.LIVE_BATCH_TIMEOUT,
+                undefined,
+                o.config.BRIDGE_DRAINED_LINGER,
+              ),
             },
             toRow: (r) =>
               r.kind === 'tick' ? tickRow(r.tick, r.tick.tenant_id ?? o.tenantId) : unexpected(r.kind),
@@ -301,11 +321,19 @@ async function legacyWorkers(o: {
             ...common,
             kind,
             lanes: {
-              live: new Batch<Held<BarRow>>('bars_live', drainBatch, o.config.LIVE_BATCH_TIMEOUT),
+              live: new Batch<Held<BarRow>>(
+                'bars_live',
+                drainBatch,
+                o.config.LIVE_BATCH_TIMEOUT,
+                undefined,
+                o.config.BRIDGE_DRAINED_LINGER,
+              ),
               historical: new Batch<Held<BarRow>>(
                 'bars_historical',
                 drainBatch,
                 o.config.HISTORICAL_BATCH_TIMEOUT,
+                undefined,
+                o.config.BRIDGE_DRAINED_LINGER,
               ),
             },
             toRow: (r) =>

@@ -131,6 +131,12 @@ export const bridgeEnv = z.object({
    */
   BRIDGE_ACK_WAIT: env.secondsAsMs().default(5_000),
   /**
+   * How long a batch still waits for more once the stream had nothing more to give
+   * (seconds; at most the batch timeout): 0.05 puts a tick in PostgreSQL within ~50 ms
+   * plus the write at light load and bounds the writes to 20 a second (bridge/batch.ts).
+   */
+  BRIDGE_DRAINED_LINGER: env.secondsAsMs().default(50),
+  /**
    * Batches of one stream a replica writes at the same time, each on its own connection
    * (so at most this many of TIMESCALEDB_POOL_SIZE's connections). With 1 the database's
    * time per batch set the pace while the replica waited; 2 keeps both busy
