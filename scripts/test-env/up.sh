@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 TE_SERVER=up
 
 # docker: the container engine for images and the kind cluster (make test runs make e2e-kind).
-all=(nats postgres clickhouse kafka kube docker)
+all=(nats postgres clickhouse redis kafka kube docker)
 servers=("${@:-${all[@]}}")
 
 # Start the servers side by side: the first run on a machine is dominated by the

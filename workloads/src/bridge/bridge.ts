@@ -26,6 +26,9 @@ import type { StreamKind } from './route.js';
 import { barRow, tickRow, type BarRow, type TickRow } from './rows.js';
 import { mostHeld, StreamWorker, type Held } from './stream-worker.js';
 import { barWriter, tickWriter } from './writers.js';
+import { afterCommit } from './after-commit.js';
+import { tickStoreWorker } from './clickhouse-ticks.js';
+import { createCacheMetrics, LatestCache } from '../cache/latest-cache.js';
 
 export interface Bridge {
   /** Stops pulling, writes and acks what is held, closes every connection. */
@@ -89,6 +92,14 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
   const ch = createClickHouse(config, 'market-pipeline-bridge');
   const pgHealth = new DatabaseHealth('postgres', metrics.databaseUp, log);
   const chHealth = new DatabaseHealth('clickhouse', metrics.databaseUp, log);
+  // The latest-quote cache, fed after each commit (never awaited before an ack).
+  const cache =
+    config.DRAGONFLYDB_HOST === undefined
+      ? undefined
+      : LatestCache.connect(
+          { ...config, DRAGONFLYDB_HOST: config.DRAGONFLYDB_HOST },
+          { ttlSeconds: config.CACHE_TTL_SECONDS, log, metrics: createCacheMetrics(registry) },
+        );
 
   const getConsumer = (kind: StreamKind) => async () => {
     await ensureConsumer(jsm, kind, settings[kind], consumers); // recreates it if it was deleted
@@ -111,7 +122,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
     // The row's tenant is the message's (routing verified it is the one this bridge serves).
     toRow: (r) =>
       r.kind === 'tick' ? tickRow(r.tick, r.tick.tenant_id ?? names.tenantId) : unexpected(r.kind),
-    writer: tickWriter(pool),
+    writer: afterCommit(tickWriter(pool), cache && ((rows) => cache.offerTicks(rows)), log),
     health: pgHealth,
   });
   const bars = new StreamWorker<BarRow>({
@@ -121,9 +132,24 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
     getConsumer: getConsumer('bars'),
     lanes: barLanes,
     toRow: (r) => (r.kind === 'bar' ? barRow(r.bar, r.bar.tenant_id ?? names.tenantId) : unexpected(r.kind)),
-    writer: barWriter(ch),
+    writer: afterCommit(barWriter(ch), cache && ((rows) => cache.offerBars(rows)), log),
     health: chHealth,
   });
+  // The long-term tick store: its own durable on the tick stream (bridge/clickhouse-ticks.ts).
+  const tickStore = config.CLICKHOUSE_TICKS_ENABLED
+    ? await tickStoreWorker({
+        common,
+        jsm,
+        consumers,
+        ackWaitMs: config.BRIDGE_ACK_WAIT,
+        batchSize: config.HISTORICAL_BATCH_SIZE,
+        batchTimeoutMs: config.HISTORICAL_BATCH_TIMEOUT,
+        ch,
+        health: chHealth,
+        toRow: (r) =>
+          r.kind === 'tick' ? tickRow(r.tick, r.tick.tenant_id ?? names.tenantId) : unexpected(r.kind),
+      })
+    : undefined;
   const legacy = await legacyWorkers({
     ...common,
     jsm,
@@ -135,7 +161,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
     tenantId: names.tenantId,
     onLeave: (label) => monitor.unwatch(label),
   });
-  const workers = [ticks, bars, ...legacy.map((l) => l.worker)];
+  const workers = [ticks, bars, ...(tickStore ? [tickStore.worker] : []), ...legacy.map((l) => l.worker)];
   // Coverage markers → feed_coverage (its own consumer; README "Coverage, watermark and precedence").
   const coverage = await CoverageWriter.start({ js, jsm, pool, names, log, metrics });
   const stopCoverageMetrics = startCoverageMetrics({ pool, jsm, names, registry, log });
@@ -143,6 +169,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
 
   const watched = [
     ...Object.values(consumers).map((c) => ({ ...c, label: c.durable })),
+    ...(tickStore ? [tickStore.consumer] : []),
     ...legacy.map((l) => l.consumer),
   ];
   const monitor = new Monitor(jsm, watched, pool, ch, pgHealth, chHealth, metrics, log);
@@ -179,6 +206,8 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
       live: { size: config.LIVE_BATCH_SIZE, timeoutMs: config.LIVE_BATCH_TIMEOUT },
       historical: { size: config.HISTORICAL_BATCH_SIZE, timeoutMs: config.HISTORICAL_BATCH_TIMEOUT },
       ackWaitMs: config.BRIDGE_ACK_WAIT,
+      cache: config.DRAGONFLYDB_HOST ? `${config.DRAGONFLYDB_HOST}:${config.DRAGONFLYDB_PORT}` : 'off',
+      clickhouseTicks: config.CLICKHOUSE_TICKS_ENABLED,
     },
     'bridge started',
   );
@@ -199,6 +228,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
       await nats.nc.drain().catch(() => undefined);
       await pool.end().catch(() => undefined);
       await ch.close().catch(() => undefined);
+      await cache?.close().catch(() => undefined);
       log.info('bridge stopped: in-flight batches written and acked');
     })());
 

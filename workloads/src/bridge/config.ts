@@ -4,7 +4,9 @@
 import type { z } from 'zod';
 import {
   bridgeEnv,
+  cacheEnv,
   clickhouseEnv,
+  clickhouseTicksEnv,
   natsEnv,
   opsEnv,
   retentionEnv,
@@ -20,6 +22,8 @@ export const bridgeConfigSchema = natsEnv
   .extend(opsEnv.shape)
   .extend(tenantEnv.shape)
   .extend(bridgeEnv.shape)
+  .extend(cacheEnv.shape)
+  .extend(clickhouseTicksEnv.shape)
   .extend({ TIMESCALEDB_RETENTION_DAYS: retentionEnv.shape.TIMESCALEDB_RETENTION_DAYS })
   .superRefine((c, ctx) => {
     // Held messages get working() every third of the ack wait; below a second, an ordinary

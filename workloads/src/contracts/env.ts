@@ -58,6 +58,31 @@ export const clickhouseEnv = z.object({
   CLICKHOUSE_PASSWORD: z.string().default(''),
 });
 
+/**
+ * The latest-quote cache (seed: DragonflyDB; any Redis-protocol server). Optional: without
+ * DRAGONFLYDB_HOST nothing is cached and the dashboard reads the databases. The bridge
+ * writes it after each commit, never on the path that acknowledges messages (cache/).
+ */
+export const cacheEnv = z.object({
+  DRAGONFLYDB_HOST: env.string().optional(),
+  DRAGONFLYDB_PORT: env.port().default(6379),
+  DRAGONFLYDB_PASSWORD: z.string().optional(),
+  /**
+   * How long a cached value lives without being replaced (seconds). A week by default: the
+   * last quote of Friday is still there on Monday morning, and a symbol no longer subscribed
+   * disappears on its own.
+   */
+  CACHE_TTL_SECONDS: env.positiveInt().default(7 * 24 * 3600),
+});
+
+/**
+ * The optional long-term tick store: ClickHouse `ticks` (schemas/clickhouse/004_ticks.sql),
+ * written by the bridge through its own durable consumer when enabled (bridge/clickhouse-ticks.ts).
+ */
+export const clickhouseTicksEnv = z.object({
+  CLICKHOUSE_TICKS_ENABLED: env.boolean().default(false),
+});
+
 /** PIP_SIZES="XAU/USD=0.01,XAG/USD=0.001": overrides of the default pip per symbol. */
 const pipSizesVar = z
   .string()
@@ -97,6 +122,8 @@ export const retentionEnv = z.object({
   TIMESCALEDB_RETENTION_DAYS: env.positiveInt().default(90),
   TIMESCALEDB_COMPRESS_AFTER_DAYS: env.positiveInt().default(7),
   CLICKHOUSE_RETENTION_DAYS: env.positiveInt().default(3650),
+  /** TTL of the long-term tick store, ClickHouse `ticks` (created whether the bridge writes it or not). */
+  CLICKHOUSE_TICKS_RETENTION_DAYS: env.positiveInt().default(3650),
 });
 
 /** The `migrate` command (a Job that may start before the databases are up). */

@@ -1,7 +1,8 @@
 // The ClickHouse half of `migrate`: create the database, apply schemas/clickhouse/*.sql
 // one statement per request (the HTTP interface takes one), record them, reconcile the
-// TTL of `aggregates` to CLICKHOUSE_RETENTION_DAYS, and verify engine, sorting key, TTL,
-// columns and the stats views against the live database.
+// TTL of `aggregates` to CLICKHOUSE_RETENTION_DAYS and of `ticks` to
+// CLICKHOUSE_TICKS_RETENTION_DAYS, and verify engine, sorting key, TTL, columns and the
+// stats views against the live database.
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../runtime/logger.js';
 import type { SchemaFile } from './schema-files.js';
@@ -13,6 +14,12 @@ export interface ClickHouseMigrateResult {
   applied: AppliedFile[];
   skipped: string[];
   reconciled: string[];
+}
+
+/** Days each table keeps its rows (its TTL). */
+export interface ClickHouseRetention {
+  aggregatesDays: number;
+  ticksDays: number;
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -43,7 +50,7 @@ ORDER BY (file, applied_at)`;
 export async function migrateClickHouse(
   ch: ClickHouseClient,
   files: SchemaFile[],
-  retentionDays: number,
+  retention: ClickHouseRetention,
   log: Logger,
 ): Promise<Omit<ClickHouseMigrateResult, 'databaseCreated'>> {
   await ch.command({ query: LEDGER_DDL });
@@ -80,9 +87,14 @@ export async function migrateClickHouse(
     if (changed) log.warn({ file: file.name }, 'schema file changed since it was applied; re-applied it');
     result.applied.push({ file: file.name, sha256: file.sha256, changed });
   }
-  const ttl = await reconcileAggregatesTtl(ch, retentionDays, log);
-  if (ttl) result.reconciled.push(ttl);
-  await verifyClickHouse(ch, retentionDays);
+  for (const [table, days] of [
+    ['aggregates', retention.aggregatesDays],
+    ['ticks', retention.ticksDays],
+  ] as const) {
+    const ttl = await reconcileTtl(ch, table, days, log);
+    if (ttl) result.reconciled.push(ttl);
+  }
+  await verifyClickHouse(ch, retention);
   return result;
 }
 
@@ -113,21 +125,22 @@ const TTL_SHAPE = /^toDateTime\(timestamp\) \+ toIntervalDay\((\d+)\)$/;
  * Sets the TTL when only its number of days differs from the configuration. A TTL of any
  * other shape (another column, a DELETE WHERE, none) was changed by hand: verify reports it.
  */
-async function reconcileAggregatesTtl(
+async function reconcileTtl(
   ch: ClickHouseClient,
+  name: 'aggregates' | 'ticks',
   days: number,
   log: Logger,
 ): Promise<string | undefined> {
-  const table = (await readTables(ch)).get('aggregates');
+  const table = (await readTables(ch)).get(name);
   const ttl = table && ttlOf(table.engine_full);
   const current = ttl && TTL_SHAPE.exec(ttl);
   if (!current || Number(current[1]) === days) return undefined;
   // Runs as a mutation that re-evaluates the TTL on existing parts (materialize_ttl_after_modify).
   await ch.command({
-    query: `ALTER TABLE aggregates MODIFY TTL toDateTime(timestamp) + INTERVAL ${days} DAY`,
+    query: `ALTER TABLE ${name} MODIFY TTL toDateTime(timestamp) + INTERVAL ${days} DAY`,
   });
-  log.info({ fromDays: Number(current[1]), toDays: days }, 'changed the TTL of aggregates');
-  return `aggregates TTL: ${current[1]} -> ${days} days`;
+  log.info({ table: name, fromDays: Number(current[1]), toDays: days }, `changed the TTL of ${name}`);
+  return `${name} TTL: ${current[1]} -> ${days} days`;
 }
 
 const AGGREGATES_COLUMNS: Record<string, string> = {
@@ -154,7 +167,22 @@ const AGGREGATES_COLUMNS: Record<string, string> = {
 export const AGGREGATES_SORTING_KEY = 'tenant_id, symbol, timeframe, timestamp';
 
 /** Throws SchemaDriftError listing every way the live tables differ from what the code relies on. */
-export async function verifyClickHouse(ch: ClickHouseClient, retentionDays: number): Promise<void> {
+export const TICKS_SORTING_KEY = 'tenant_id, symbol, timestamp, bid, ask, exchange';
+
+const TICKS_COLUMNS: Record<string, string> = {
+  tenant_id: 'LowCardinality(String)',
+  symbol: 'LowCardinality(String)',
+  timestamp: "DateTime64(3, 'UTC')",
+  bid: 'Float64',
+  ask: 'Float64',
+  mid: 'Float64',
+  spread: 'Float64',
+  exchange: 'Int32',
+  ingested_at: "DateTime64(3, 'UTC')",
+};
+
+export async function verifyClickHouse(ch: ClickHouseClient, retention: ClickHouseRetention): Promise<void> {
+  const retentionDays = retention.aggregatesDays;
   const tables = await readTables(ch);
   const aggregates = tables.get('aggregates');
   if (!aggregates) throw new SchemaDriftError('ClickHouse', ['table aggregates does not exist']);
@@ -192,5 +220,33 @@ export async function verifyClickHouse(ch: ClickHouseClient, retentionDays: numb
   for (const name of ['daily_stats_state', 'monthly_stats_state', 'daily_stats', 'monthly_stats']) {
     if (!tables.has(name)) problems.push(`table ${name} is missing`);
   }
+  problems.push(...(await verifyTicks(ch, tables.get('ticks'), retention.ticksDays)));
   if (problems.length > 0) throw new SchemaDriftError('ClickHouse', problems);
+}
+
+/** The long-term tick store: its key is what makes a redelivered tick one row. */
+async function verifyTicks(
+  ch: ClickHouseClient,
+  ticks: TableRow | undefined,
+  days: number,
+): Promise<string[]> {
+  if (!ticks) return ['table ticks does not exist'];
+  const problems: string[] = [];
+  if (ticks.engine !== 'ReplacingMergeTree')
+    problems.push(`ticks engine is ${ticks.engine}, expected ReplacingMergeTree`);
+  if (ticks.sorting_key !== TICKS_SORTING_KEY)
+    problems.push(`ticks sorting key is (${ticks.sorting_key}), expected (${TICKS_SORTING_KEY})`);
+  const expectedTtl = `toDateTime(timestamp) + toIntervalDay(${days})`;
+  const ttl = ttlOf(ticks.engine_full);
+  if (ttl !== expectedTtl) problems.push(`ticks TTL is ${ttl ?? 'missing'}, expected ${expectedTtl}`);
+  const columns = await ch.query({
+    query: "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = 'ticks'",
+    format: 'JSONEachRow',
+  });
+  const actual = new Map((await columns.json<{ name: string; type: string }>()).map((c) => [c.name, c.type]));
+  for (const [name, type] of Object.entries(TICKS_COLUMNS)) {
+    const found = actual.get(name);
+    if (found !== type) problems.push(`ticks.${name} is ${found ?? 'missing'}, expected ${type}`);
+  }
+  return problems;
 }

@@ -104,6 +104,57 @@ describe('migrate', () => {
     expect(back.clickhouse.reconciled).toEqual(['aggregates TTL: 2 -> 730 days']);
   });
 
+  it('creates the long-term tick store with its codecs and reconciles its TTL to CLICKHOUSE_TICKS_RETENTION_DAYS', async () => {
+    const ticksTable = async () => {
+      const rs = await dbs.ch.query({
+        query: `SELECT engine_full, sorting_key FROM system.tables
+                 WHERE database = currentDatabase() AND name = 'ticks'`,
+        format: 'JSONEachRow',
+      });
+      return (await rs.json<{ engine_full: string; sorting_key: string }>())[0]!;
+    };
+    const before = await ticksTable();
+    expect(before.engine_full).toMatch(/^ReplacingMergeTree /);
+    expect(before.engine_full).toContain('TTL toDateTime(timestamp) + toIntervalDay(3650)');
+    expect(before.sorting_key).toBe('tenant_id, symbol, timestamp, bid, ask, exchange');
+    const codecs = await dbs.ch.query({
+      query: `SELECT name, compression_codec FROM system.columns
+               WHERE database = currentDatabase() AND table = 'ticks' AND name IN ('timestamp', 'bid')
+               ORDER BY name`,
+      format: 'JSONEachRow',
+    });
+    expect(await codecs.json()).toEqual([
+      { name: 'bid', compression_codec: 'CODEC(Gorilla(8), ZSTD(1))' },
+      { name: 'timestamp', compression_codec: 'CODEC(DoubleDelta, ZSTD(1))' },
+    ]);
+
+    // (aggregates kept at the 730 days the previous test left: only the ticks TTL changes)
+    const summary = await runMigrate(
+      config({ CLICKHOUSE_RETENTION_DAYS: '730', CLICKHOUSE_TICKS_RETENTION_DAYS: '1825' }),
+      log,
+    );
+    expect(summary.clickhouse.reconciled).toEqual(['ticks TTL: 3650 -> 1825 days']);
+    expect((await ticksTable()).engine_full).toContain('TTL toDateTime(timestamp) + toIntervalDay(1825)');
+    const back = await runMigrate(config({ CLICKHOUSE_RETENTION_DAYS: '730' }), log);
+    expect(back.clickhouse.reconciled).toEqual(['ticks TTL: 1825 -> 3650 days']);
+  });
+
+  it('reports a ticks table keyed without the quote identity as drift', async () => {
+    await dbs.ch.command({ query: 'RENAME TABLE ticks TO ticks_saved' });
+    await dbs.ch.command({
+      query: `CREATE TABLE ticks AS ticks_saved ENGINE = ReplacingMergeTree
+              ORDER BY (tenant_id, symbol, timestamp) TTL toDateTime(timestamp) + INTERVAL 3650 DAY`,
+    });
+    try {
+      await expect(runMigrate(config(), log)).rejects.toThrow(
+        'ticks sorting key is (tenant_id, symbol, timestamp), expected (tenant_id, symbol, timestamp, bid, ask, exchange)',
+      );
+    } finally {
+      await dbs.ch.command({ query: 'DROP TABLE ticks' });
+      await dbs.ch.command({ query: 'RENAME TABLE ticks_saved TO ticks' });
+    }
+  });
+
   it('reports a TTL on another column as drift, naming it', async () => {
     await dbs.ch.command({
       query: 'ALTER TABLE aggregates MODIFY TTL toDateTime(ingested_at) + INTERVAL 730 DAY',

@@ -94,7 +94,7 @@ async function migrateClickHouseServer(
     const result = await migrateClickHouse(
       ch,
       readSchemaFiles(schemasDir, 'clickhouse'),
-      config.CLICKHOUSE_RETENTION_DAYS,
+      { aggregatesDays: config.CLICKHOUSE_RETENTION_DAYS, ticksDays: config.CLICKHOUSE_TICKS_RETENTION_DAYS },
       log,
     );
     return { databaseCreated, ...result };
