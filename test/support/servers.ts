@@ -1,7 +1,7 @@
 // Integration tests call these to get a server's settings. A missing setting fails the
 // test with the server's name and how to start it: nothing is ever skipped silently.
 
-export type TestServer = 'NATS' | 'PostgreSQL' | 'Kafka' | 'ClickHouse' | 'Kubernetes API server';
+export type TestServer = 'NATS' | 'PostgreSQL' | 'Kafka' | 'ClickHouse' | 'Redis' | 'Kubernetes API server';
 
 export function requireEnv(server: TestServer, name: string): string {
   const value = process.env[name];
