@@ -165,9 +165,16 @@ describe('latest-quote cache (shared redis-server)', () => {
     await send(next);
     await send(repair);
     expect(await cached<CachedBar>(redis, key)).toMatchObject({ close: 1.3, timestamp_ms: start + 300_000 });
+    // A bar lives CACHE_TTL_SECONDS plus its timeframe (5 min).
     const ttl = await redis.pttl(key);
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(TTL_SECONDS * 1000);
+    expect(ttl).toBeGreaterThan(TTL_SECONDS * 1000);
+    expect(ttl).toBeLessThanOrEqual((TTL_SECONDS + 300) * 1000);
+    const tick = open();
+    tick.cache.offerTicks(ticksOf(tenant, 'EUR/USD', 1, start));
+    await tick.cache.settled();
+    const tickTtl = await redis.pttl(tickKey(tenant, 'EUR/USD'));
+    expect(tickTtl).toBeGreaterThan(0);
+    expect(tickTtl).toBeLessThanOrEqual(TTL_SECONDS * 1000);
   });
 
   it('keeps tenants apart: the same symbol of two tenants is two keys, each with its own value', async () => {

@@ -10,8 +10,14 @@
 // - a failed flush is counted and logged (throttled), its values go back into the map unless
 //   a newer one arrived meanwhile, and the next flush is tried after a capped backoff: the
 //   cache catches up with the newest values when the server returns, with no replay needed.
+// - the newest value of every key this bridge has seen is remembered (one entry per key),
+//   and sent again whenever the connection is re-established: a cache that restarted empty
+//   gets back even the keys that change rarely (a 1w bar) without waiting for their next value.
 // The compare on the server (rank) makes the order of flushes, replicas and retries
 // irrelevant: a value never goes backwards.
+//
+// TTL: ticks CACHE_TTL_SECONDS; bars CACHE_TTL_SECONDS plus their timeframe, so that the
+// latest bar of a timeframe stays until the next one is due (a weekly bar lives 14 days).
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Redis } from 'ioredis';
 import type { BarRow, TickRow } from '../bridge/rows.js';
@@ -20,6 +26,7 @@ import { reasonOf } from '../runtime/failure.js';
 import { LogThrottle } from '../runtime/log-throttle.js';
 import type { Logger } from '../runtime/logger.js';
 import { createCacheClient, type CacheConnection } from './client.js';
+import { TIMEFRAME_MS, type Timeframe } from '../contracts/timeframes.js';
 import { barKey, barRank, cachedBar, cachedTick, tickKey, tickRank } from './keys.js';
 
 type Kind = 'tick' | 'bar';
@@ -28,9 +35,10 @@ interface Pending {
   kind: Kind;
   rank: string;
   value: string;
+  ttlMs: number;
 }
 
-/** Keys waiting to be sent, at most: far above tenants × symbols × (1 + timeframes) of a bridge. */
+/** Keys remembered (and waiting), at most: far above tenants × symbols × (1 + timeframes) of a bridge. */
 export const MAX_PENDING_KEYS = 100_000;
 /** Keys per pipeline sent in one flush. */
 const FLUSH_KEYS = 2_000;
@@ -82,6 +90,9 @@ export interface LatestCacheOptions {
 
 export class LatestCache {
   private pending = new Map<string, Pending>();
+  /** The newest value seen per key, re-sent after a reconnect. */
+  private readonly latest = new Map<string, Pending>();
+  private connectedBefore = false;
   private flushing: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -101,6 +112,25 @@ export class LatestCache {
     redis.on('error', (error: unknown) =>
       this.throttle.write('warn', 'cache_connection', { err: reasonOf(error) }, 'cache connection error'),
     );
+    redis.on('ready', () => {
+      if (this.connectedBefore) this.resendLatest();
+      this.connectedBefore = true;
+    });
+  }
+
+  /** After a reconnect: the server may have restarted empty; its compare drops what it has already. */
+  private resendLatest(): void {
+    for (const [key, p] of this.latest) {
+      const queued = this.pending.get(key);
+      if (!queued || queued.rank < p.rank) this.pending.set(key, p);
+    }
+    this.o.log.info(
+      { keys: this.latest.size },
+      'cache connection back: sending the newest value of every key',
+    );
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.schedule();
   }
 
   static connect(c: CacheConnection, o: LatestCacheOptions): LatestCache {
@@ -109,14 +139,22 @@ export class LatestCache {
 
   /** The latest tick per tenant+symbol of a committed batch. Never throws, never waits. */
   offerTicks(rows: readonly TickRow[]): void {
-    for (const r of rows) this.offer('tick', tickKey(r.tenant_id, r.symbol), tickRank(r), r, cachedTick);
+    for (const r of rows)
+      this.offer('tick', tickKey(r.tenant_id, r.symbol), tickRank(r), this.ttlMs, r, cachedTick);
     this.schedule();
   }
 
   /** The latest bar per tenant+symbol+timeframe of a committed batch. Never throws, never waits. */
   offerBars(rows: readonly BarRow[]): void {
     for (const r of rows)
-      this.offer('bar', barKey(r.tenant_id, r.symbol, r.timeframe), barRank(r), r, cachedBar);
+      this.offer(
+        'bar',
+        barKey(r.tenant_id, r.symbol, r.timeframe),
+        barRank(r),
+        this.ttlMs + (TIMEFRAME_MS[r.timeframe as Timeframe] ?? 0),
+        r,
+        cachedBar,
+      );
     this.schedule();
   }
 
@@ -150,17 +188,23 @@ export class LatestCache {
     this.redis.disconnect();
   }
 
-  private offer<R>(kind: Kind, key: string, rank: string, row: R, toValue: (r: R) => unknown): void {
+  private offer<R>(
+    kind: Kind,
+    key: string,
+    rank: string,
+    ttlMs: number,
+    row: R,
+    toValue: (r: R) => unknown,
+  ): void {
     if (this.closed) return;
-    const current = this.pending.get(key);
-    if (current) {
-      if (current.rank >= rank) return void this.o.metrics.coalesced.inc();
-      this.o.metrics.coalesced.inc();
-    } else if (this.pending.size >= MAX_PENDING_KEYS) {
-      this.o.metrics.dropped.inc();
-      return;
-    }
-    this.pending.set(key, { kind, rank, value: JSON.stringify(toValue(row)) });
+    const seen = this.latest.get(key);
+    // Older than what this bridge already sent or queued: the server would refuse it too.
+    if (seen && seen.rank >= rank) return void this.o.metrics.coalesced.inc();
+    if (!seen && this.latest.size >= MAX_PENDING_KEYS) return void this.o.metrics.dropped.inc();
+    if (this.pending.has(key)) this.o.metrics.coalesced.inc();
+    const entry = { kind, rank, ttlMs, value: JSON.stringify(toValue(row)) };
+    this.latest.set(key, entry);
+    this.pending.set(key, entry);
   }
 
   private schedule(): void {
@@ -187,7 +231,7 @@ export class LatestCache {
       // Not connected: fail at once (the client would refuse each command anyway).
       if (this.redis.status !== 'ready') throw new Error(`cache not connected (${this.redis.status})`);
       const pipeline = this.redis.pipeline();
-      for (const [key, p] of batch) pipeline.storeIfNewer(key, p.rank, p.value, this.ttlMs);
+      for (const [key, p] of batch) pipeline.storeIfNewer(key, p.rank, p.value, p.ttlMs);
       const results = (await pipeline.exec()) ?? [];
       let refused = 0;
       batch.forEach((entry, i) => {
