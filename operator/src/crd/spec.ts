@@ -10,7 +10,9 @@ import {
   aggregatorEnv,
   backfillEnv,
   bridgeEnv,
+  cacheEnv,
   clickhouseEnv,
+  clickhouseTicksEnv,
   collectorEnv,
   kafkaEnv,
   natsEnv,
@@ -342,7 +344,42 @@ const clickhouse = z.object({
     .max(36_500)
     .default(workloadDefault(retentionEnv, 'CLICKHOUSE_RETENTION_DAYS'))
     .describe('TTL of the aggregates.'),
+  ticks: z
+    .object({
+      enabled: z
+        .boolean()
+        .default(clickhouseTicksEnv.shape.CLICKHOUSE_TICKS_ENABLED.parse(undefined))
+        .describe(
+          'Also store every tick in ClickHouse `ticks` (for years, for backtesting), through a durable consumer of its own: a ClickHouse outage never holds back PostgreSQL.',
+        ),
+      retentionDays: z
+        .int()
+        .min(1)
+        .max(36_500)
+        .default(workloadDefault(retentionEnv, 'CLICKHOUSE_TICKS_RETENTION_DAYS'))
+        .describe('TTL of the ClickHouse ticks (migrate reconciles it).'),
+    })
+    .prefault({})
+    .describe('The optional long-term tick store.'),
 });
+
+const cache = z
+  .object({
+    host: hostName.describe('Host of a Redis-protocol server: DragonflyDB, Redis or Valkey.'),
+    port: port.default(workloadDefault(cacheEnv, 'DRAGONFLYDB_PORT')),
+    passwordSecretRef: secretKeyRef
+      .optional()
+      .describe('Secret key holding the password (AUTH); unset for a server without one.'),
+    ttlSeconds: z
+      .int()
+      .min(60)
+      .max(365 * 24 * 3600)
+      .default(workloadDefault(cacheEnv, 'CACHE_TTL_SECONDS'))
+      .describe('How long a cached tick lives without a newer one (a bar: this plus its timeframe).'),
+  })
+  .describe(
+    'Latest-quote cache: the bridge keeps the latest tick per symbol and the latest bar per symbol and timeframe there after each commit (README "Latest-quote cache"). Unset: no cache.',
+  );
 
 const bridge = z.object({
   replicas: z.int().min(1).max(20).default(1).describe('Bridge replicas (they share durable consumers).'),
@@ -459,6 +496,7 @@ export const specSchema = z
     kafka: kafka.optional(),
     timescaledb,
     clickhouse,
+    cache: cache.optional(),
     bridge: bridge.prefault({}),
     collector: component.prefault({}).describe('The collector (always exactly one replica).'),
     aggregator: component

@@ -3,7 +3,9 @@ import { loadConfig } from '../../../workloads/src/runtime/config.js';
 import {
   aggregatorEnv,
   bridgeEnv,
+  cacheEnv,
   clickhouseEnv,
+  clickhouseTicksEnv,
   kafkaEnv,
   marketEnv,
   migrateEnv,
@@ -51,6 +53,8 @@ describe('workload environment rendered from the spec', () => {
       CLICKHOUSE_DATABASE: 'suho_analytics',
       CLICKHOUSE_USER: 'default',
       CLICKHOUSE_RETENTION_DAYS: '3650',
+      CLICKHOUSE_TICKS_ENABLED: 'false',
+      CLICKHOUSE_TICKS_RETENTION_DAYS: '3650',
       LIVE_BATCH_SIZE: '250',
       LIVE_BATCH_TIMEOUT: '2.5',
       HISTORICAL_BATCH_SIZE: '5000',
@@ -128,6 +132,7 @@ describe('workload environment rendered from the spec', () => {
     // PIPELINE_ID differs on purpose: unset by hand (the seed's names), <namespace>_<name> here.
     for (const schema of [
       bridgeEnv,
+      clickhouseTicksEnv,
       retentionEnv,
       aggregatorEnv,
       natsEnv.omit({ NATS_URL: true, PIPELINE_ID: true }),
@@ -135,6 +140,34 @@ describe('workload environment rendered from the spec', () => {
       const keys = Object.keys(schema.shape);
       expect(pick(loadConfig(schema, data), keys)).toEqual(pick(loadConfig(schema, {}), keys));
     }
+  });
+
+  it('passes the cache (seed names) and its password to the bridge only, and the tick store settings', () => {
+    const spec = makePipeline({
+      cache: { host: 'dragonfly', passwordSecretRef: { name: 'cache', key: 'password' } },
+      clickhouse: { url: 'http://clickhouse:8123', ticks: { enabled: true, retentionDays: 1825 } },
+    }).spec;
+    const data = configData('fx', spec, 'market');
+    expect(loadConfig(cacheEnv, data)).toEqual({
+      DRAGONFLYDB_HOST: 'dragonfly',
+      DRAGONFLYDB_PORT: 6379,
+      CACHE_TTL_SECONDS: 604800,
+    });
+    expect(loadConfig(clickhouseTicksEnv, data)).toEqual({ CLICKHOUSE_TICKS_ENABLED: true });
+    expect(loadConfig(retentionEnv, data).CLICKHOUSE_TICKS_RETENTION_DAYS).toBe(1825);
+    expect(secretEnv('bridge', spec)).toContainEqual({
+      env: 'DRAGONFLYDB_PASSWORD',
+      ref: { name: 'cache', key: 'password' },
+      field: 'spec.cache.passwordSecretRef',
+    });
+    for (const other of ['collector', 'aggregator', 'backfill', 'migrate'] as const)
+      expect(secretEnv(other, spec).map((s) => s.env)).not.toContain('DRAGONFLYDB_PASSWORD');
+    // No cache section: no cache variables, so the bridge runs without one.
+    expect(
+      Object.keys(configData('fx', makePipeline().spec, 'market')).filter((k) =>
+        k.startsWith('DRAGONFLYDB_'),
+      ),
+    ).toEqual([]);
   });
 
   it('keeps the short bridge ack wait whatever the batch timeouts (held messages get progress replies)', () => {

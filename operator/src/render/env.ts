@@ -7,7 +7,9 @@ import {
   bridgeEnv,
   type aggregatorEnv,
   type backfillEnv,
+  type cacheEnv,
   type clickhouseEnv,
+  type clickhouseTicksEnv,
   type collectorEnv,
   type kafkaEnv,
   type marketEnv,
@@ -27,6 +29,8 @@ type ContractEnvName =
   | keyof z.input<typeof kafkaEnv>
   | keyof z.input<typeof timescaleEnv>
   | keyof z.input<typeof clickhouseEnv>
+  | keyof z.input<typeof clickhouseTicksEnv>
+  | keyof z.input<typeof cacheEnv>
   | keyof z.input<typeof marketEnv>
   | keyof z.input<typeof retentionEnv>
   | keyof z.input<typeof migrateEnv>
@@ -122,6 +126,8 @@ export function configData(
     CLICKHOUSE_DATABASE: spec.clickhouse.database,
     CLICKHOUSE_USER: spec.clickhouse.user,
     CLICKHOUSE_RETENTION_DAYS: String(spec.clickhouse.retentionDays),
+    CLICKHOUSE_TICKS_ENABLED: String(spec.clickhouse.ticks.enabled),
+    CLICKHOUSE_TICKS_RETENTION_DAYS: String(spec.clickhouse.ticks.retentionDays),
     LIVE_BATCH_SIZE: String(spec.bridge.live.batchSize),
     LIVE_BATCH_TIMEOUT: String(spec.bridge.live.batchTimeoutSeconds),
     HISTORICAL_BATCH_SIZE: String(spec.bridge.historical.batchSize),
@@ -134,6 +140,12 @@ export function configData(
     BACKFILL_TIMEFRAMES: spec.timeframes.join(','),
   };
   if (spec.nats.user) data.NATS_USER = spec.nats.user;
+  if (spec.cache) {
+    // The seed's names; the bridge writes the cache only when DRAGONFLYDB_HOST is set.
+    data.DRAGONFLYDB_HOST = spec.cache.host;
+    data.DRAGONFLYDB_PORT = String(spec.cache.port);
+    data.CACHE_TTL_SECONDS = String(spec.cache.ttlSeconds);
+  }
   const pips = Object.entries(spec.pipSizes ?? {}).sort(([a], [b]) => a.localeCompare(b));
   if (pips.length) data.PIP_SIZES = pips.map(([sym, size]) => `${sym}=${size}`).join(',');
   if (spec.kafka) {
@@ -189,6 +201,15 @@ export function secretEnv(component: Component, spec: MarketPipelineSpec): Secre
         },
       ]
     : [];
+  const cache: SecretEnv[] = spec.cache?.passwordSecretRef
+    ? [
+        {
+          env: 'DRAGONFLYDB_PASSWORD',
+          ref: spec.cache.passwordSecretRef,
+          field: 'spec.cache.passwordSecretRef',
+        },
+      ]
+    : [];
   const n = spec.nats;
   const nats: SecretEnv[] = [
     ...(n.passwordSecretRef
@@ -224,6 +245,7 @@ export function secretEnv(component: Component, spec: MarketPipelineSpec): Secre
     case 'collector':
       return [...polygon, ...nats];
     case 'bridge':
+      return [timescale, ...clickhouse, ...cache, ...nats];
     case 'aggregator':
       return [timescale, ...clickhouse, ...nats];
     case 'migrate':

@@ -40,6 +40,8 @@ describe('splitting a ClickHouse schema file into statements', () => {
       'TABLE',
       'TABLE',
       'TABLE',
+      // 004_ticks.sql
+      'TABLE',
     ]);
     expect(statements.every((s) => s.includes('IF NOT EXISTS'))).toBe(true);
   });
