@@ -5,9 +5,10 @@
 #   local/dev-timescaledb  PostgreSQL 15 from Debian with the official postgres entry point's contract
 #   local/dev-clickhouse   TEST STAND-IN: the test environment's chDB engine behind ClickHouse's HTTP interface
 #   local/dev-kafka        Kafka $KAFKA_VERSION jars from Maven Central on Debian's Java 17
+#   local/dev-dragonfly    Debian's redis-server behind DragonflyDB's command and flags (the cache)
 # Each is cached as a tar in $MP_TOOLS_CACHE/images/, keyed by the digest of what builds it.
 #
-# Usage: dev-servers.sh [nats|timescaledb|clickhouse|kafka ...]   (default: all four)
+# Usage: dev-servers.sh [nats|timescaledb|clickhouse|kafka|dragonfly ...]   (default: all five)
 # Writes .test-env/dev-images.yaml, a values file for `helm install -f`, and prints the
 # same as --set flags.
 source "$(dirname "$0")/lib.sh"
@@ -16,7 +17,7 @@ DEV="$IM_SCRIPTS/dev-servers"
 TE_DIR=${TE_DIR:-$IM_REPO/.test-env}
 values="$TE_DIR/dev-images.yaml"
 
-all=(nats timescaledb clickhouse kafka)
+all=(nats timescaledb clickhouse kafka dragonfly)
 servers=("${@:-${all[@]}}")
 
 im_engine
@@ -93,9 +94,13 @@ kafka() {
   build_cached local/dev-kafka "$KAFKA_VERSION" "$ctx" --build-arg "BASE_IMAGE=$debian"
 }
 
+dragonfly() {
+  build_cached local/dev-dragonfly redis7 "$DEV/dragonfly" --build-arg "BASE_IMAGE=$debian"
+}
+
 for s in "${servers[@]}"; do
   case "$s" in
-    nats | timescaledb | clickhouse | kafka) "$s" ;;
+    nats | timescaledb | clickhouse | kafka | dragonfly) "$s" ;;
     *) im_die "unknown dev server '$s' (known: ${all[*]})" ;;
   esac
 done

@@ -268,12 +268,13 @@ describe('rendered manifests pass a server-side dry run', () => {
       byKind(objects, 'Service')
         .map((s) => s.metadata.name)
         .sort(),
-    ).toEqual(['clickhouse', 'kafka', 'mp-market-pipeline-metrics', 'nats', 'timescaledb'].sort());
+    ).toEqual(['clickhouse', 'dragonfly', 'kafka', 'mp-market-pipeline-metrics', 'nats', 'timescaledb'].sort());
     const secrets = byKind(objects, 'Secret') as (Manifest & { data: Record<string, string> })[];
     expect(secrets.map((s) => [s.metadata.name, Object.keys(s.data)])).toEqual(
       expect.arrayContaining([
         ['timescaledb', ['password']],
         ['clickhouse', ['password']],
+        ['dragonfly', ['password']],
       ]),
     );
     const timescale = secrets.find((s) => s.metadata.name === 'timescaledb')!;
@@ -345,9 +346,12 @@ describe('Pod Security', () => {
     );
     expect(operator).toHaveLength(2);
     const timescale = objects.filter((o) => o.kind === 'Deployment' && o.metadata.name === 'timescaledb');
+    // The dev cache runs restricted too (non-root, no capabilities, read-only root).
+    const dragonfly = objects.filter((o) => o.kind === 'Deployment' && o.metadata.name === 'dragonfly');
+    expect(dragonfly).toHaveLength(1);
     const asYaml = (list: Manifest[]) => list.map((o) => JSON.stringify(o)).join('\n---\n');
 
-    const clean = await serverDryRun(asYaml(operator));
+    const clean = await serverDryRun(asYaml([...operator, ...dragonfly]));
     expect({ code: clean.code, stderr: clean.stderr }).toEqual({ code: 0, stderr: '' });
     // Positive control: the dev TimescaleDB runs as its image's root entry point, which
     // the namespace's warn=restricted label reports.
