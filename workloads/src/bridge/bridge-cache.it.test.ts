@@ -19,6 +19,7 @@ import { barOutgoing, makeBar, makeTick, tickOutgoing } from '../../../test/supp
 import { freePort, startPrivateNats, type PrivateNats } from '../../../test/support/private-nats.js';
 import { cacheClient, startPrivateRedis, type PrivateRedis } from '../../../test/support/private-redis.js';
 import { waitFor } from '../../../test/support/wait.js';
+import { ensureBuilt, runCli } from '../../../test/support/built-cli.js';
 import { barKey, tickKey, type CachedBar, type CachedTick } from '../cache/keys.js';
 import { CLICKHOUSE_TICKS_DURABLE } from './clickhouse-ticks.js';
 
@@ -154,6 +155,20 @@ describe('bridge with the cache and the ClickHouse tick store', () => {
         20_000,
       );
       expect((await cached<CachedBar>(barKey('system', 'EUR/USD', '5m')))?.close).toBe(1.0852);
+
+      // The dashboard reads the latest quotes and bars from the cache when it has one.
+      await ensureBuilt();
+      const shown = await runCli(['dashboard', '--once'], { ...dbs.env, ...cacheServer.env });
+      const screen = shown.lines.join('\n');
+      expect(shown.code === 0 ? '' : screen).toBe(''); // (the screen, when it failed)
+      expect(screen).toMatch(/^symbol\s+bid\s+ask\s+spread \(pips\)\s+quote time/m);
+      expect(screen).toMatch(
+        new RegExp(
+          `^EUR/USD\\s+1\\.09999\\s+1\\.085\\s+2\\s+${new Date(t0 + HOUR + 999).toISOString().slice(0, 19).replace('T', ' ')}`,
+          'm',
+        ),
+      );
+      expect(screen).toMatch(/^EUR\/USD\s+5m\s+.*1\.0852\s+120\s+live_aggregated$/m);
     } finally {
       await b.bridge.stop();
     }

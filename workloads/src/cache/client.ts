@@ -33,18 +33,24 @@ export interface CacheConnection {
 }
 
 /**
- * A client that fails fast instead of waiting: no offline queue (a command while the server
- * is away fails at once instead of piling up), a command timeout, and reconnects forever in
- * the background with a capped delay. The caller must handle the 'error' events.
+ * The bridge's client (`writer`) fails fast instead of waiting: no offline queue (a command
+ * while the server is away fails at once instead of piling up). A reader (the dashboard)
+ * waits for the connection instead. Both have a command timeout and reconnect forever in the
+ * background with a capped delay. The caller must handle the 'error' events.
  */
-export function createCacheClient(c: CacheConnection, name: string, commandTimeoutMs = 2_000): Redis {
+export function createCacheClient(
+  c: CacheConnection,
+  name: string,
+  role: 'writer' | 'reader' = 'writer',
+  commandTimeoutMs = 2_000,
+): Redis {
   const redis = new Redis({
     host: c.DRAGONFLYDB_HOST,
     port: c.DRAGONFLYDB_PORT,
     password: c.DRAGONFLYDB_PASSWORD || undefined,
     connectionName: name,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
+    enableOfflineQueue: role === 'reader',
+    maxRetriesPerRequest: role === 'reader' ? 1 : 0,
     commandTimeout: commandTimeoutMs,
     connectTimeout: 5_000,
     retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 6), 5_000),

@@ -1,4 +1,5 @@
-// What the dashboard shows, read from the two databases the pipeline writes.
+// What the dashboard shows, read from the two databases the pipeline writes (and, when
+// configured, the latest quotes and bars from the cache: cache/reader.ts).
 import type { ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
 
@@ -18,6 +19,15 @@ export interface LatestBar {
   close: number;
   volume: number;
   source: string;
+}
+
+/** The latest quote of a symbol (from the latest-quote cache). */
+export interface LatestQuote {
+  symbol: string;
+  bid: number;
+  ask: number;
+  spread: number;
+  timestampMs: number;
 }
 
 export async function tickStats(pool: pg.Pool, tenantId: string): Promise<TickStats[]> {

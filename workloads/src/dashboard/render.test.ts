@@ -38,4 +38,26 @@ describe('dashboard rendering', () => {
     expect(screen).toContain('(no bars yet');
     expect(screen).toContain('! ClickHouse: connection refused');
   });
+
+  it('shows the latest quotes first when they come from the cache', () => {
+    const screen = renderDashboard(
+      new Date('2026-11-29T18:00:00Z'),
+      [],
+      [],
+      [],
+      [
+        {
+          symbol: 'EUR/USD',
+          bid: 1.0848,
+          ask: 1.085,
+          spread: 2.0000000001,
+          timestampMs: Date.parse('2026-11-29T17:59:58Z'),
+        },
+      ],
+    ).split('\n');
+    expect(screen[2]).toMatch(/^symbol\s+bid\s+ask\s+spread \(pips\)\s+quote time \(UTC\)$/);
+    expect(screen).toContain('EUR/USD  1.0848  1.085  2              2026-11-29 17:59:58');
+    expect(renderDashboard(new Date(0), [], [], [], [])).toContain('(no quotes in the cache yet)');
+    expect(renderDashboard(new Date(0), [], [], [])).not.toContain('quote time');
+  });
 });

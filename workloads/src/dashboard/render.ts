@@ -1,5 +1,5 @@
 // Renders the dashboard as a compact text table (pure: easy to test and to read).
-import type { LatestBar, TickStats } from './queries.js';
+import type { LatestBar, LatestQuote, TickStats } from './queries.js';
 
 function time(ms: number): string {
   return Number.isFinite(ms) && ms > 0 ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '-';
@@ -20,8 +20,31 @@ function table(header: string[], rows: string[][]): string[] {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
-export function renderDashboard(now: Date, ticks: TickStats[], bars: LatestBar[], errors: string[]): string {
+/** `quotes`: the latest quote per symbol, from the cache (undefined: no cache configured). */
+export function renderDashboard(
+  now: Date,
+  ticks: TickStats[],
+  bars: LatestBar[],
+  errors: string[],
+  quotes?: LatestQuote[],
+): string {
   const out = [`market-pipeline  ${time(now.getTime())} UTC`, ''];
+  if (quotes) {
+    out.push(
+      ...table(
+        ['symbol', 'bid', 'ask', 'spread (pips)', 'quote time (UTC)'],
+        quotes.map((q) => [
+          q.symbol,
+          price(q.bid),
+          price(q.ask),
+          String(Number(q.spread.toFixed(2))),
+          time(q.timestampMs),
+        ]),
+      ),
+    );
+    if (quotes.length === 0) out.push('(no quotes in the cache yet)');
+    out.push('');
+  }
   out.push(
     ...table(
       ['symbol', 'ticks stored', 'last tick (UTC)'],
