@@ -21,6 +21,7 @@ const BENCHMARK_IDS = [
   'memory',
   'bridge-scaling',
   'bridge-failover',
+  'clickhouse-ticks',
 ];
 
 const figure = z.number().refine(Number.isFinite, 'a finite number');
