@@ -61,11 +61,34 @@ export function clickhouseTickRow(r: TickRow): ClickHouseTickRow {
 // ClickHouse error codes for rows it cannot take (parse and range errors), as for bars.
 const CLICKHOUSE_DATA_ERRORS = new Set(['6', '26', '27', '38', '41', '53', '69', '70', '72', '117', '321']);
 
+/** The rows of a batch; the ticks of one batch mostly share their receipt time (one frame): converted once. */
+export function clickhouseTickRows(rows: readonly TickRow[]): ClickHouseTickRow[] {
+  let lastIngested = '';
+  let lastConverted = '';
+  return rows.map((r) => {
+    if (r.ingested_at !== lastIngested) {
+      lastIngested = r.ingested_at;
+      lastConverted = clickhouseDateTime64(Date.parse(r.ingested_at));
+    }
+    return {
+      tenant_id: r.tenant_id,
+      symbol: r.symbol,
+      timestamp: clickhouseDateTime64(r.timestamp_ms),
+      bid: r.bid,
+      ask: r.ask,
+      mid: r.mid,
+      spread: r.spread,
+      exchange: r.exchange,
+      ingested_at: lastConverted,
+    };
+  });
+}
+
 export function clickhouseTickWriter(ch: ClickHouseClient): BatchWriter<TickRow> {
   return {
     database: 'clickhouse',
     async write(rows) {
-      await ch.insert({ table: 'ticks', values: rows.map(clickhouseTickRow), format: 'JSONEachRow' });
+      await ch.insert({ table: 'ticks', values: clickhouseTickRows(rows), format: 'JSONEachRow' });
       return undefined;
     },
     isDataError(error) {

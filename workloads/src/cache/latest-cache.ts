@@ -139,8 +139,16 @@ export class LatestCache {
 
   /** The latest tick per tenant+symbol of a committed batch. Never throws, never waits. */
   offerTicks(rows: readonly TickRow[]): void {
-    for (const r of rows)
-      this.offer('tick', tickKey(r.tenant_id, r.symbol), tickRank(r), this.ttlMs, r, cachedTick);
+    // The newest row per key first, so that only those are serialized (a batch of 1000 ticks
+    // holds a few symbols): this runs on the bridge's hot path.
+    const newest = new Map<string, TickRow>();
+    for (const r of rows) {
+      const key = tickKey(r.tenant_id, r.symbol);
+      const current = newest.get(key);
+      if (!current || r.timestamp_ms > current.timestamp_ms) newest.set(key, r);
+    }
+    this.o.metrics.coalesced.inc(rows.length - newest.size);
+    for (const [key, r] of newest) this.offer('tick', key, tickRank(r), this.ttlMs, r, cachedTick);
     this.schedule();
   }
 
