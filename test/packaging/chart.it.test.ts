@@ -268,7 +268,9 @@ describe('rendered manifests pass a server-side dry run', () => {
       byKind(objects, 'Service')
         .map((s) => s.metadata.name)
         .sort(),
-    ).toEqual(['clickhouse', 'dragonfly', 'kafka', 'mp-market-pipeline-metrics', 'nats', 'timescaledb'].sort());
+    ).toEqual(
+      ['clickhouse', 'dragonfly', 'kafka', 'mp-market-pipeline-metrics', 'nats', 'timescaledb'].sort(),
+    );
     const secrets = byKind(objects, 'Secret') as (Manifest & { data: Record<string, string> })[];
     expect(secrets.map((s) => [s.metadata.name, Object.keys(s.data)])).toEqual(
       expect.arrayContaining([
