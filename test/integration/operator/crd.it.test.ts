@@ -80,6 +80,27 @@ describe('MarketPipeline CRD on a real API server', () => {
         retentionDays: 90,
         compressAfterDays: 7,
       },
+      // The long-term tick store is off unless asked for; there is no cache unless configured.
+      clickhouse: { ticks: { enabled: false, retentionDays: 3650 } },
+    });
+    expect(stored!.spec.cache).toBeUndefined();
+  });
+
+  it('takes a cache section and fills in its defaults', async () => {
+    const pipeline = docs('examples/simulator.yaml').find((d) => d.kind === 'MarketPipeline');
+    const created = await client.create<KubeObject & { spec: Record<string, unknown> }>('MarketPipeline', {
+      ...pipeline!,
+      metadata: { name: 'with-cache', namespace },
+      spec: {
+        ...pipeline!.spec,
+        cache: { host: 'dragonfly', passwordSecretRef: { name: 'dragonfly', key: 'password' } },
+      },
+    });
+    expect(created.spec.cache).toEqual({
+      host: 'dragonfly',
+      port: 6379,
+      ttlSeconds: 604800,
+      passwordSecretRef: { name: 'dragonfly', key: 'password' },
     });
     expect(stored!.spec.image).toEqual({ pullPolicy: 'IfNotPresent' });
   });
