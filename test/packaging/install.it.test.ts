@@ -205,7 +205,7 @@ describe('cluster-wide install (the default)', () => {
   it('creates the operator, its RBAC and the dev servers', async () => {
     const deployments = await client.list<KubeObject>('Deployment', { namespace: ns });
     expect(deployments.items.map((d) => d.metadata.name).sort()).toEqual(
-      ['clickhouse', fullname, 'nats', 'timescaledb'].sort(),
+      ['clickhouse', 'dragonfly', fullname, 'nats', 'timescaledb'].sort(),
     );
     expect(await clusterRbac(release)).toEqual(
       [
