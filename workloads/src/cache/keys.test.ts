@@ -1,0 +1,35 @@
+import { describe, expect, it } from '@jest/globals';
+import { barRow } from '../bridge/rows.js';
+import { makeBar } from '../../../test/support/market-messages.js';
+import { barKey, barRank, tickKey, tickRank } from './keys.js';
+
+describe('cache keys and ranks', () => {
+  it('name the tenant in every key', () => {
+    expect(tickKey('acme', 'EUR/USD')).toBe('mp:acme:tick:EUR/USD');
+    expect(barKey('acme', 'XAU/USD', '1h')).toBe('mp:acme:bar:XAU/USD:1h');
+  });
+
+  it('order ticks by time, as strings (what the server compares)', () => {
+    expect(tickRank({ timestamp_ms: 999 }) < tickRank({ timestamp_ms: 1000 })).toBe(true);
+    expect(
+      tickRank({ timestamp_ms: Date.UTC(2026, 0, 1) }) < tickRank({ timestamp_ms: Date.UTC(2100, 0, 1) }),
+    ).toBe(true);
+  });
+
+  it('order bars by start, then by the version ClickHouse keeps (rank, then build time)', () => {
+    const start = Date.UTC(2026, 0, 5, 10);
+    const rank = (o: Parameters<typeof makeBar>[0]) => barRank(barRow(makeBar(o), 'system'));
+    const historical = rank({ timestamp_ms: start, source: 'polygon_historical' });
+    const live = rank({ timestamp_ms: start });
+    const repair = rank({ timestamp_ms: start, source: 'polygon_historical', feed_gap_repair: true });
+    const rebuilt = rank({ timestamp_ms: start, ingested_at: new Date(start + 86_400_000).toISOString() });
+    const next = rank({ timestamp_ms: start + 300_000, source: 'polygon_historical' });
+    expect([repair, next, live, rebuilt, historical].sort()).toEqual([
+      historical,
+      live,
+      rebuilt,
+      repair,
+      next,
+    ]);
+  });
+});
