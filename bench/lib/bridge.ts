@@ -74,7 +74,7 @@ export async function drainTicks(
   dbs: TestDatabases,
   total: number,
   replicas: number,
-  options: { profileDir?: string; timeoutMs: number },
+  options: { profileDir?: string; timeoutMs: number; env?: Record<string, string> },
 ): Promise<DrainRun> {
   for (const kind of ['ticks', 'bars'] as const) {
     await nats.deleteConsumer(BRIDGE_CONSUMERS[kind].stream, BRIDGE_CONSUMERS[kind].durable);
@@ -88,7 +88,11 @@ export async function drainTicks(
     locked = true;
     for (let i = 0; i < replicas; i++) {
       bridges.push(
-        await startBridgeProcess(nats, dbs, { name: `bridge-${i + 1}`, profileDir: options.profileDir }),
+        await startBridgeProcess(nats, dbs, {
+          name: `bridge-${i + 1}`,
+          profileDir: options.profileDir,
+          env: options.env,
+        }),
       );
     }
     await Promise.all(bridges.map((b) => b.waitReady()));
