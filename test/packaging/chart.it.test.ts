@@ -283,7 +283,7 @@ describe('rendered manifests pass a server-side dry run', () => {
     expect(Buffer.from(timescale.data.password!, 'base64').toString()).toBe('dev-password');
     expect(byKind(objects, 'ConfigMap')[0]!.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
     // What the examples reference, server by server.
-    const examples = ['simulator', 'polygon', 'kafka'].map((f) =>
+    const examples = ['simulator', 'polygon', 'kafka', 'cache'].map((f) =>
       readFileSync(path.join('examples', `${f}.yaml`), 'utf8'),
     );
     for (const text of examples) {

@@ -97,7 +97,7 @@ describe('examples/', () => {
     }
   });
 
-  it('cover every source and Kafka', () => {
+  it('cover every source, Kafka, the cache and the tick store', () => {
     const specs = files.flatMap((f) =>
       readDocs(path.join(root, 'examples', f))
         .filter((d) => d.kind === 'MarketPipeline')
@@ -107,6 +107,8 @@ describe('examples/', () => {
     expect(specs.some((s) => s.source.simulator)).toBe(true);
     expect(specs.some((s) => s.source.relay)).toBe(true);
     expect(specs.some((s) => s.kafka)).toBe(true);
+    expect(specs.some((s) => s.cache)).toBe(true);
+    expect(specs.some((s) => s.clickhouse.ticks.enabled)).toBe(true);
   });
 });
 
