@@ -83,6 +83,7 @@ describe('MarketPipeline CRD on a real API server', () => {
       // The long-term tick store is off unless asked for; there is no cache unless configured.
       clickhouse: { ticks: { enabled: false, retentionDays: 3650 } },
     });
+    expect(stored!.spec.image).toEqual({ pullPolicy: 'IfNotPresent' });
     expect(stored!.spec.cache).toBeUndefined();
   });
 
@@ -102,7 +103,6 @@ describe('MarketPipeline CRD on a real API server', () => {
       ttlSeconds: 604800,
       passwordSecretRef: { name: 'dragonfly', key: 'password' },
     });
-    expect(stored!.spec.image).toEqual({ pullPolicy: 'IfNotPresent' });
   });
 
   const dir = 'operator/test/fixtures/invalid';
