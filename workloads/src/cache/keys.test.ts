@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { barRow } from '../bridge/rows.js';
 import { makeBar } from '../../../test/support/market-messages.js';
-import { barKey, barRank, tickKey, tickRank } from './keys.js';
+import { barKey, barRank, cachedBar, tickKey, tickRank } from './keys.js';
 
 describe('cache keys and ranks', () => {
   it('name the tenant in every key', () => {

@@ -13,6 +13,7 @@
 //   bar:  bar start (20 digits) ':' version (20 digits): a later bar wins; for the same bar
 //         the higher version, as in ClickHouse's ReplacingMergeTree(version) (barVersion).
 import type { BarRow, TickRow } from '../bridge/rows.js';
+import { VERSION_RANK_UNIT } from '../contracts/messages.js';
 
 export const KEY_PREFIX = 'mp';
 
@@ -64,6 +65,11 @@ export interface CachedBar {
   volume: number;
   vwap: number;
   source: string;
+  /**
+   * Built from a window not wholly covered or not yet committed (rank 0 of barVersion): the
+   * latest bar may be such a one until its complete version replaces it.
+   */
+  partial: boolean;
   version: string;
 }
 
@@ -94,6 +100,7 @@ export function cachedBar(r: BarRow): CachedBar {
     volume: r.volume,
     vwap: r.vwap,
     source: r.source,
+    partial: BigInt(r.version) < VERSION_RANK_UNIT,
     version: r.version,
   };
 }
