@@ -24,12 +24,24 @@ describe('cache keys and ranks', () => {
     const repair = rank({ timestamp_ms: start, source: 'polygon_historical', feed_gap_repair: true });
     const rebuilt = rank({ timestamp_ms: start, ingested_at: new Date(start + 86_400_000).toISOString() });
     const next = rank({ timestamp_ms: start + 300_000, source: 'polygon_historical' });
-    expect([repair, next, live, rebuilt, historical].sort()).toEqual([
+    const partial = rank({
+      timestamp_ms: start,
+      partial: true,
+      ingested_at: new Date(start + 2 * 86_400_000).toISOString(),
+    });
+    expect([repair, next, live, partial, rebuilt, historical].sort()).toEqual([
+      partial,
       historical,
       live,
       rebuilt,
       repair,
       next,
     ]);
+  });
+
+  it('marks a partial bar as such in the cached value', () => {
+    const start = Date.UTC(2026, 0, 5, 10);
+    expect(cachedBar(barRow(makeBar({ timestamp_ms: start, partial: true }), 'system')).partial).toBe(true);
+    expect(cachedBar(barRow(makeBar({ timestamp_ms: start }), 'system')).partial).toBe(false);
   });
 });
