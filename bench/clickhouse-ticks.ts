@@ -14,7 +14,7 @@
 // symbol with irregular gaps (mean 250 ms), closer to a real feed than the other benchmarks'
 // evenly spaced quotes: codecs gain or lose with the data.
 import type { TestDatabases } from '../test/support/databases.js';
-import { clickhouseTickRow } from '../workloads/src/bridge/clickhouse-ticks.js';
+import { clickhouseTickRows } from '../workloads/src/bridge/clickhouse-ticks.js';
 import { BRIDGE_CONSUMERS } from '../workloads/src/bridge/consumers.js';
 import { CLICKHOUSE_TICKS_DURABLE } from '../workloads/src/bridge/clickhouse-ticks.js';
 import { tickRow } from '../workloads/src/bridge/rows.js';
@@ -205,7 +205,7 @@ async function run(o: BenchOptions): Promise<BenchmarkResult> {
     const quotes = walkQuotes(total);
     o.log(`pre-filling MARKET_TICKS with ${total} ticks`);
     await publishAll(nats.nc, tickMessages(quotes));
-    const rows = ticksOf(quotes).map((t) => clickhouseTickRow(tickRow(t, 'system')));
+    const rows = clickhouseTickRows(ticksOf(quotes).map((t) => tickRow(t, 'system')));
 
     const sides = await alternate(
       o.rounds,

@@ -44,20 +44,6 @@ export interface ClickHouseTickRow {
   ingested_at: string;
 }
 
-export function clickhouseTickRow(r: TickRow): ClickHouseTickRow {
-  return {
-    tenant_id: r.tenant_id,
-    symbol: r.symbol,
-    timestamp: clickhouseDateTime64(r.timestamp_ms),
-    bid: r.bid,
-    ask: r.ask,
-    mid: r.mid,
-    spread: r.spread,
-    exchange: r.exchange,
-    ingested_at: clickhouseDateTime64(Date.parse(r.ingested_at)),
-  };
-}
-
 // ClickHouse error codes for rows it cannot take (parse and range errors), as for bars.
 const CLICKHOUSE_DATA_ERRORS = new Set(['6', '26', '27', '38', '41', '53', '69', '70', '72', '117', '321']);
 
