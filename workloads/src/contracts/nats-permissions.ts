@@ -21,7 +21,7 @@ type PermissionNames = Pick<PipelineNames, 'streams' | 'subjectPrefix' | 'inboxP
 
 /**
  * A relay's read-only grants on its source pipeline's streams (README "One Polygon key,
- * several pipelines"): stream info, and create/read/ack of its own two durables only. No
+ * several pipelines"): stream info, and create/read/ack of its own three durables only. No
  * publish to the source's subjects, no other consumer, no stream create/update/delete.
  */
 export function relayReadPermissions(

@@ -170,16 +170,17 @@ export function barKafkaKey(symbol: string, timeframe: Timeframe): string {
 /**
  * The durable consumers a relay (a pipeline whose source is another pipeline) keeps on its
  * source's streams: one on the source's ticks (filtered to the relay's symbols), one on its
- * feed-gap events. Named after the relay, so several relays of one source never share one.
+ * feed-gap events, one on its coverage markers. Named after the relay, so several relays of one source never share one.
  */
 export function relayConsumers(
   source: Pick<PipelineNames, 'streams'>,
   relay: Pick<PipelineNames, 'pipelineId'>,
-): { ticks: { stream: string; durable: string }; gaps: { stream: string; durable: string } } {
+): Record<'ticks' | 'gaps' | 'coverage', { stream: string; durable: string }> {
   const id = relay.pipelineId ?? 'seed';
   return {
     ticks: { stream: source.streams.ticks.name, durable: `relay-${id}` },
     gaps: { stream: source.streams.events.name, durable: `relay-${id}-gaps` },
+    coverage: { stream: source.streams.events.name, durable: `relay-${id}-coverage` },
   };
 }
 

@@ -12,7 +12,12 @@ import { Registry } from 'prom-client';
 import { bridgeConfigSchema } from '../bridge/config.js';
 import { startBridge } from '../bridge/bridge.js';
 import { FeedGapInbox } from '../backfill/feed-gaps.js';
-import { feedGapMessageId } from '../contracts/messages.js';
+import {
+  coverageMessageId,
+  coverageSchema,
+  feedGapMessageId,
+  type CoverageMarker,
+} from '../contracts/messages.js';
 import { natsPermissionsConfig } from '../contracts/nats-permissions.js';
 import { pipelineNames, type PipelineNames } from '../contracts/subjects.js';
 import { loadConfig } from '../runtime/config.js';
@@ -26,7 +31,7 @@ import { createTestDatabases, type TestDatabases } from '../../../test/support/d
 import { makeTick, outgoingOf } from '../../../test/support/market-messages.js';
 import { natsServerBinary } from '../../../test/support/nats-server-bin.js';
 import { freePort, waitForPort, type PrivateNats } from '../../../test/support/private-nats.js';
-import { startCollector, waitUntil } from '../../../test/support/collector.js';
+import { readStream, startCollector, waitUntil } from '../../../test/support/collector.js';
 import { startTestSimulator, TEST_API_KEY } from '../../../test/support/simulator.js';
 import type { Simulator } from '../simulator/simulator-server.js';
 
@@ -34,7 +39,7 @@ jest.setTimeout(120_000);
 
 const A = pipelineNames({ pipelineId: 'perm_fx-a', tenantId: 'acme' });
 const B = pipelineNames({ pipelineId: 'perm_fx-b', tenantId: 'globex' });
-/** A relay of A (source.relay): read-only on A's streams through its own two durables. */
+/** A relay of A (source.relay): read-only on A's streams through its own three durables. */
 const C = pipelineNames({ pipelineId: 'perm_fx-c', tenantId: 'initech' });
 const USERS = {
   a: { user: 'fx-a', password: 'pa-secret' },
@@ -215,6 +220,33 @@ describe('NATS permissions per pipeline (a real nats-server with two users)', ()
         const info = await jsm.streams.info(C.streams.ticks.name);
         return info.state.messages >= 1;
       });
+      // A's coverage marker reaches C as C's own, through C's coverage durable on A's events.
+      const a = await connectAs(USERS.a, A);
+      const marker: CoverageMarker = {
+        tenant_id: A.tenantId,
+        segment_id: 'perm-segment',
+        symbols: ['EUR/USD', 'GBP/USD'],
+        from_ms: Date.now() - 60_000,
+        to_ms: Date.now(),
+        tick_seq: (await (await jetstreamManager(a.nc)).streams.info(A.streams.ticks.name)).state.last_seq,
+        emitted_at: new Date().toISOString(),
+      };
+      await publishConfirmed(jetstream(a.nc), [
+        {
+          subject: A.coverageSubject,
+          data: JSON.stringify(marker),
+          msgId: coverageMessageId(marker, A.idScope),
+        },
+      ]);
+      await waitFor("A's marker relayed as C's", async () =>
+        (await readStream(h.nc, C.streams.events.name, C.coverageSubject)).some(
+          (m) => coverageSchema.parse(m.json()).segment_id === 'perm-segment',
+        ),
+      );
+      const relayed = (await readStream(h.nc, C.streams.events.name, C.coverageSubject))
+        .map((m) => coverageSchema.parse(m.json()))
+        .find((m) => m.segment_id === 'perm-segment');
+      expect(relayed).toMatchObject({ tenant_id: C.tenantId, symbols: ['EUR/USD'], to_ms: marker.to_ms });
       const js = jetstream(h.nc);
       // Read-only: no publish into A's subjects, no other consumer of A's stream.
       await expect(

@@ -3,10 +3,19 @@
 // two of src's three symbols. Real nats-server, PostgreSQL and ClickHouse, each pipeline with
 // its own bridge. Each tenant's database gets exactly its ticks, once; the relay restarted in
 // the middle of the stream loses and doubles nothing (its stream holds one message per quote);
-// src's feed gaps reach rel's gap filler limited to rel's symbols.
+// src's feed gaps reach rel's gap filler limited to rel's symbols; src's coverage becomes rel's
+// own (its tenant, its symbols, its own stream's sequence), so rel's aggregator counts as
+// complete what src covered.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Registry } from 'prom-client';
-import { feedGapSchema, type FeedGap } from '../contracts/messages.js';
+import { awaitCoverage, tickAckFloor } from '../aggregator/coverage.js';
+import {
+  coverageMessageId,
+  coverageSchema,
+  feedGapSchema,
+  type CoverageMarker,
+  type FeedGap,
+} from '../contracts/messages.js';
 import { pipelineNames } from '../contracts/subjects.js';
 import { ensureStreams } from '../nats/streams.js';
 import { loadConfig } from '../runtime/config.js';
@@ -100,6 +109,9 @@ describe('a relay pipeline: one Polygon key, two pipelines', () => {
       SYMBOLS: 'EUR/USD,GBP/USD,USD/JPY',
       POLYGON_WS_URL: simulator.webSocketUrl,
       POLYGON_API_KEY: TEST_API_KEY,
+      // A marker every 250 ms, so the short run has several (and the relay restart meets some).
+      COLLECTOR_COVERAGE_INTERVAL_MS: '250',
+      COLLECTOR_COVERAGE_SKEW_MS: '200',
     });
     await startRelayOf();
     await waitFor(
@@ -160,6 +172,59 @@ describe('a relay pipeline: one Polygon key, two pipelines', () => {
     expect(await quotes(relDb, "tenant_id <> 'relco' OR symbol = 'GBP/USD'")).toEqual([]);
     expect(await quotes(srcDb, "tenant_id <> 'srcco'")).toEqual([]);
     for (const b of bridges) expect(await b.metric('market_pipeline_bridge_dead_letters_total')).toBe(0);
+
+    // Coverage: rel's feed_coverage covers what src's does, for rel's symbols only, once
+    // every marker is relayed; each row's tick_seq is one of rel's own stream (at or below its
+    // bridge's ack floor), so rel's aggregator counts it.
+    const segments = async (dbs: TestDatabases, tenant: string) =>
+      (
+        await dbs.pg.query<{
+          segment_id: string;
+          symbols: string[];
+          from_ms: string;
+          to_ms: string;
+          tick_seq: string;
+        }>('SELECT segment_id, symbols, from_ms, to_ms, tick_seq FROM feed_coverage WHERE tenant_id = $1', [
+          tenant,
+        ])
+      ).rows;
+    const srcSegments = await waitFor(
+      "src's coverage stored",
+      () => segments(srcDb, SRC.tenantId),
+      (rows) => rows.length > 0,
+    );
+    const span = (rows: { segment_id: string; from_ms: string; to_ms: string }[]) => {
+      const bySegment = new Map<string, [number, number]>();
+      for (const r of rows) {
+        const [from, to] = bySegment.get(r.segment_id) ?? [Infinity, -Infinity];
+        bySegment.set(r.segment_id, [Math.min(from, Number(r.from_ms)), Math.max(to, Number(r.to_ms))]);
+      }
+      return [...bySegment].sort();
+    };
+    // Two collector segments at most (one process), each relayed as such.
+    await waitFor(
+      "rel's coverage caught up with src's",
+      async () => span(await segments(relDb, REL.tenantId)),
+      (rel) => JSON.stringify(rel) === JSON.stringify(span(srcSegments)),
+    );
+    const relRows = await segments(relDb, REL.tenantId);
+    for (const r of relRows) expect(r.symbols).toEqual(RELAYED);
+    const relFloor = await tickAckFloor(client.jsm, REL);
+    const relLast = (await client.jsm.streams.info(REL.streams.ticks.name)).state.last_seq;
+    expect(relFloor).toBe(relLast);
+    for (const r of relRows) expect(Number(r.tick_seq)).toBeLessThanOrEqual(relFloor);
+    const [, [from, to]] = span(srcSegments)[0]!;
+    const decided = await awaitCoverage(
+      { pool: relDb.pg, jsm: client.jsm, names: REL, tenantId: REL.tenantId, hours: 'always' },
+      [...RELAYED, 'GBP/USD'],
+      from,
+      to + 1,
+      0,
+    );
+    // The covered window counts as complete for rel's symbols; GBP/USD is not rel's.
+    for (const s of RELAYED) expect([s, decided.uncoveredMs(s, from, to + 1)]).toEqual([s, 0]);
+    expect(decided.uncoveredMs('GBP/USD', from, to + 1)).toBe(to + 1 - from);
+    expect(to - from).toBeGreaterThan(1000);
   });
 
   it("relays the source's feed gaps limited to its symbols, and refuses another tenant's tick", async () => {
@@ -193,7 +258,7 @@ describe('a relay pipeline: one Polygon key, two pipelines', () => {
       (n) => n >= 1,
     );
     await sleep(1000);
-    const events = await readStream(client.nc, REL.streams.events.name);
+    const events = await readStream(client.nc, REL.streams.events.name, REL.feedGapSubject);
     expect(events.map((m) => m.subject)).toEqual([REL.feedGapSubject]);
     const relayed = feedGapSchema.parse(events[0]!.json());
     expect(relayed).toMatchObject({
@@ -262,16 +327,43 @@ describe('a relay down longer than its source keeps ticks', () => {
     );
     const after = Date.now();
     await client.publish(ticks(after, 5));
+    // The source's marker covers all of it, the ticks the relay never read included.
+    const marker: CoverageMarker = {
+      tenant_id: SRC.tenantId,
+      segment_id: 'src-segment',
+      symbols: ['EUR/USD', 'GBP/USD'],
+      from_ms: t0,
+      to_ms: after + 4,
+      tick_seq: (await client.jsm.streams.info(SRC.streams.ticks.name)).state.last_seq,
+      emitted_at: new Date().toISOString(),
+    };
+    await client.publish([
+      {
+        subject: SRC.coverageSubject,
+        data: JSON.stringify(marker),
+        msgId: coverageMessageId(marker, SRC.idScope),
+      },
+    ]);
     relay = await start();
     try {
       await waitFor('the later ticks relayed', relayedTicks, (n) => n === 15);
       await waitFor(
-        'a feed gap reported',
+        'a feed gap and a marker relayed',
         async () => (await client.jsm.streams.info(REL.streams.events.name)).state.messages,
-        (n) => n === 1,
+        (n) => n === 2,
       );
-      const [event] = await readStream(client.nc, REL.streams.events.name);
-      const gap = feedGapSchema.parse(event!.json());
+      const events = await readStream(client.nc, REL.streams.events.name);
+      const gap = feedGapSchema.parse(events.find((m) => m.subject === REL.feedGapSubject)!.json());
+      const own = coverageSchema.parse(events.find((m) => m.subject === REL.coverageSubject)!.json());
+      // The relay vouches only for the time after what it lost, as a segment of its own.
+      expect(own).toMatchObject({
+        tenant_id: REL.tenantId,
+        segment_id: `src-segment+${gap.end_ms + 1}`,
+        symbols: ['EUR/USD'],
+        from_ms: gap.end_ms + 1,
+        to_ms: after + 4,
+        tick_seq: 15,
+      });
       expect(gap).toMatchObject({
         tenant_id: REL.tenantId,
         kind: 'disconnect',

@@ -4,7 +4,10 @@
 // durable consumer (filtered to its own symbols, read-only grants), re-stamps the tick with its
 // own tenant and republishes it under its own names, with its own message id. It does the
 // same with the source's feed-gap events (limited to its symbols), so its gap filler repairs
-// what the source missed.
+// what the source missed. And it carries the source's coverage markers (coverage.ts): for
+// each, once every source tick of its symbols up to the marker's tick_seq is republished and
+// confirmed, it sends its own marker (its tenant, its symbols, its own stream's sequence), so
+// its aggregator publishes complete bars where the source's coverage reaches.
 //
 // Nothing lost or doubled across a restart: a source message is acked only after the
 // relay's own publish of it was confirmed by JetStream. A crash in between redelivers it; its
@@ -26,10 +29,13 @@ import {
 } from '@nats-io/jetstream';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import {
+  coverageMessageId,
+  coverageSchema,
   feedGapMessageId,
   feedGapSchema,
   parseTick,
   tickMessageId,
+  type CoverageMarker,
   type FeedGap,
 } from '../contracts/messages.js';
 import { pipelineNames, pipelineNamesOf, relayConsumers, type PipelineNames } from '../contracts/subjects.js';
@@ -42,6 +48,7 @@ import { Backoff, sleep } from '../runtime/backoff.js';
 import { reasonOf } from '../runtime/failure.js';
 import type { Logger } from '../runtime/logger.js';
 import type { RelayConfig } from './config.js';
+import { clipToRelayed, relayedSymbols, ticksRelayedThrough, type LostSpan } from './coverage.js';
 
 export const SERVICE = 'relay';
 
@@ -119,7 +126,18 @@ export async function startRelay(config: RelayConfig, log: Logger, registry: Reg
     names,
   );
   const consumers = relayConsumers(source, names);
-  const ctx: LoopContext = { config, log, metrics, js, jsm, names, source };
+  const ctx: LoopContext = {
+    config,
+    log,
+    metrics,
+    js,
+    jsm,
+    names,
+    source,
+    ticksDurable: consumers.ticks,
+    lost: [],
+    ticksHeldFrom: () => ticks.heldFrom,
+  };
   const ticks = new RelayLoop(ctx, 'ticks', consumers.ticks, source.streams.ticks.name, {
     filters: config.SYMBOLS.map((s) => source.tickSubject(s)),
     batch: config.RELAY_BATCH_SIZE,
@@ -130,8 +148,13 @@ export async function startRelay(config: RelayConfig, log: Logger, registry: Reg
     batch: 50,
     translate: (msg) => translateGap(ctx, msg),
   });
-  const loops = [ticks, gaps];
-  notReady = () => nats.notReady() ?? ticks.notReady() ?? gaps.notReady();
+  const coverage = new RelayLoop(ctx, 'coverage', consumers.coverage, source.streams.events.name, {
+    filters: [source.coverageSubject],
+    batch: 50,
+    translate: (msg) => translateCoverage(ctx, msg),
+  });
+  const loops = [ticks, gaps, coverage];
+  notReady = () => nats.notReady() ?? ticks.notReady() ?? gaps.notReady() ?? coverage.notReady();
   const done = Promise.all(loops.map((l) => l.run())).then(() => undefined);
   const monitor = setInterval(() => void Promise.all(loops.map((l) => l.reportLag())), 5_000);
   log.info(
@@ -168,11 +191,18 @@ interface LoopContext {
   jsm: JetStreamManager;
   names: PipelineNames;
   source: PipelineNames;
+  /** The relay's durable on the source's ticks: its ack floor is what was republished. */
+  ticksDurable: { stream: string; durable: string };
+  /** Quote time this process knows it did not republish (coverage.ts clipToRelayed). */
+  lost: LostSpan[];
+  /** The lowest source tick sequence the ticks loop holds unrelayed (RelayLoop.heldFrom). */
+  ticksHeldFrom: () => number | undefined;
 }
 
 /** What one source message becomes: a message to republish, or a reason to refuse it (DLQ). */
 type Translated =
   | { publish: Outgoing; quoteMs?: number }
+  | { marker: CoverageMarker } // a source marker of the relay's symbols: sent once its ticks are relayed
   | { skip: string } // nothing of this relay's (a gap of other symbols): acked
   | { refuse: string; reason: 'schema_violation' | 'wrong_tenant' | 'invalid_json' };
 
@@ -231,6 +261,22 @@ function translateGap(ctx: LoopContext, msg: JsMsg): Translated {
   return { publish: gapMessage(ctx.names, { ...parsed.data, symbols }) };
 }
 
+function translateCoverage(ctx: LoopContext, msg: JsMsg): Translated {
+  let payload: unknown;
+  try {
+    payload = parseJson(msg);
+  } catch (error) {
+    return { reason: 'invalid_json', refuse: reasonOf(error) };
+  }
+  const parsed = coverageSchema.safeParse(payload);
+  if (!parsed.success) return { reason: 'schema_violation', refuse: parsed.error.message };
+  const foreign = foreignOf(ctx, parsed.data.tenant_id);
+  if (foreign) return foreign;
+  const symbols = relayedSymbols(parsed.data, ctx.config.SYMBOLS);
+  if (symbols.length === 0) return { skip: 'coverage of none of this pipeline’s symbols' };
+  return { marker: { ...parsed.data, symbols } };
+}
+
 function gapMessage(names: PipelineNames, gap: Omit<FeedGap, 'tenant_id'>): Outgoing {
   const own = feedGapSchema.parse({ ...gap, tenant_id: names.tenantId });
   return {
@@ -239,6 +285,8 @@ function gapMessage(names: PipelineNames, gap: Omit<FeedGap, 'tenant_id'>): Outg
     data: JSON.stringify(own),
   };
 }
+
+const METRIC_KIND = { ticks: 'tick', gaps: 'feed_gap', coverage: 'coverage' } as const;
 
 interface LoopOptions {
   /** Filter subjects of the durable: the relay's symbols on the source's subjects. */
@@ -261,10 +309,18 @@ class RelayLoop {
   private lastQuoteMs: number | undefined;
   /** Set when the source's stream dropped ticks the relay had not read (lostSpan). */
   private lostSince: number | undefined;
+  /** A new durable on a stream that already dropped its first ticks: coverage before is not ours. */
+  private unseenBefore = false;
+  /**
+   * The lowest source sequence pulled and not yet relayed. The durable's ack floor alone
+   * cannot say so: a message that ages out of the source's stream while held leaves the
+   * consumer's pending list, and the floor moves past it unacked.
+   */
+  heldFrom: number | undefined;
 
   constructor(
     private readonly ctx: LoopContext,
-    private readonly kind: 'ticks' | 'gaps',
+    private readonly kind: 'ticks' | 'gaps' | 'coverage',
     private readonly durable: { stream: string; durable: string },
     private readonly sourceStream: string,
     private readonly o: LoopOptions,
@@ -291,8 +347,17 @@ class RelayLoop {
         this.consumer ??= await this.open();
         const messages = await this.consumer.fetch({ max_messages: this.o.batch, expires: 2_000 });
         const held: JsMsg[] = [];
-        for await (const msg of messages) held.push(msg);
+        for await (const msg of messages) {
+          this.heldFrom = Math.min(this.heldFrom ?? Infinity, msg.info.streamSequence);
+          held.push(msg);
+        }
         if (held.length > 0) await this.relay(held);
+        // Everything held is relayed (a batch that failed stays noted until its redelivery,
+        // the lowest sequence first, succeeds).
+        const lowest = Math.min(...held.map((m) => m.info.streamSequence));
+        if (held.length === 0 || lowest <= (this.heldFrom ?? Infinity)) {
+          this.heldFrom = undefined;
+        }
         this.lastError = undefined;
         this.backoff.reset();
       } catch (error) {
@@ -356,6 +421,9 @@ class RelayLoop {
       jsm.consumers.info(this.durable.stream, this.durable.durable),
       jsm.streams.info(this.sourceStream),
     ]);
+    // A new relay starts with what the stream still holds; it reports no gap for what came
+    // before it existed, but does not vouch for that time either (coverage.ts).
+    if (info.ack_floor.stream_seq === 0 && stream.state.first_seq > 1) this.unseenBefore = true;
     if (info.ack_floor.stream_seq === 0 || info.ack_floor.stream_seq + 1 >= stream.state.first_seq) return;
     const floor = await jsm.streams
       .getMessage(this.sourceStream, { seq: info.ack_floor.stream_seq })
@@ -382,6 +450,7 @@ class RelayLoop {
     const { ctx } = this;
     const outgoing: Outgoing[] = [];
     const refused: { msg: JsMsg; reason: string; detail: string }[] = [];
+    const markers: CoverageMarker[] = [];
     let skipped = 0;
     let firstQuote: number | undefined;
     let lastQuote: number | undefined;
@@ -393,36 +462,94 @@ class RelayLoop {
           firstQuote ??= t.quoteMs;
           lastQuote = t.quoteMs;
         }
-      } else if ('refuse' in t) refused.push({ msg, reason: t.reason, detail: t.refuse });
+      } else if ('marker' in t) markers.push(t.marker);
+      else if ('refuse' in t) refused.push({ msg, reason: t.reason, detail: t.refuse });
       else skipped++;
     }
+    const lost: LostSpan[] = [];
     if (this.lostSince !== undefined && firstQuote !== undefined) {
-      outgoing.push(
-        gapMessage(ctx.names, {
-          kind: 'disconnect',
-          symbols: [...ctx.config.SYMBOLS],
-          start_ms: Math.min(this.lostSince, firstQuote),
-          end_ms: Math.max(this.lostSince, firstQuote),
-          detected_at: new Date().toISOString(),
-        }),
-      );
+      const gap = {
+        kind: 'disconnect' as const,
+        symbols: [...ctx.config.SYMBOLS],
+        start_ms: Math.min(this.lostSince, firstQuote),
+        end_ms: Math.max(this.lostSince, firstQuote),
+        detected_at: new Date().toISOString(),
+      };
+      outgoing.push(gapMessage(ctx.names, gap));
+      lost.push({ fromMs: gap.start_ms, toMs: gap.end_ms });
     }
+    // Ticks of the same millisecond as the first one held may be gone: that ms is not vouched for.
+    if (this.unseenBefore && firstQuote !== undefined) lost.push({ fromMs: 0, toMs: firstQuote });
     const keepAlive = setInterval(() => held.forEach((m) => m.working()), ctx.config.RELAY_ACK_WAIT_MS / 3);
+    let notRelayed = 0;
     try {
+      if (markers.length > 0) {
+        const own = await this.ownMarkers(markers);
+        outgoing.push(...own);
+        notRelayed = markers.length - own.length;
+      }
       const result = await this.untilPublished(outgoing);
       for (const r of refused) await this.deadLetter(r.msg, r.reason, r.detail);
+      // Known before the acks move the durable's ack floor past the lost ticks, so no marker
+      // waiting on that floor can miss it.
+      ctx.lost.push(...lost);
       // Acked only now: every republished copy is stored (or was already, same id).
       const refusedSet = new Set(refused.map((r) => r.msg));
       for (const m of held) if (!refusedSet.has(m)) m.ack();
-      const kind = this.kind === 'ticks' ? 'tick' : 'feed_gap';
+      const kind = METRIC_KIND[this.kind];
       ctx.metrics.relayed.inc({ kind, outcome: 'published' }, result.published - result.duplicates);
       ctx.metrics.relayed.inc({ kind, outcome: 'duplicate' }, result.duplicates);
       if (skipped) ctx.metrics.relayed.inc({ kind, outcome: 'not_mine' }, skipped);
+      if (notRelayed) ctx.metrics.relayed.inc({ kind, outcome: 'not_relayed' }, notRelayed);
       if (lastQuote !== undefined) this.lastQuoteMs = lastQuote;
-      if (firstQuote !== undefined) this.lostSince = undefined;
+      if (firstQuote !== undefined) {
+        this.lostSince = undefined;
+        this.unseenBefore = false;
+      }
     } finally {
       clearInterval(keepAlive);
     }
+  }
+
+  /**
+   * The relay's own markers for the source's: waits until its tick durable's ack floor says
+   * every source tick of its symbols up to the highest tick_seq held was republished and
+   * confirmed, then stamps them with its own tick stream's last sequence (every copy is at or
+   * below it). On stop it gives up: the markers stay unacked, redelivered next start.
+   */
+  private async ownMarkers(markers: CoverageMarker[]): Promise<Outgoing[]> {
+    const { ctx } = this;
+    const need = Math.max(...markers.map((m) => m.tick_seq));
+    for (;;) {
+      if (this.stopping) throw new Error('stopping before the ticks under the coverage markers were relayed');
+      const [state, stream] = await Promise.all([
+        ctx.jsm.consumers.info(ctx.ticksDurable.stream, ctx.ticksDurable.durable),
+        ctx.jsm.streams.info(ctx.ticksDurable.stream),
+      ]);
+      const held = ctx.ticksHeldFrom();
+      if ((held === undefined || held > need) && ticksRelayedThrough(state, need, stream.state.first_seq))
+        break;
+      await sleep(250);
+    }
+    const tickSeq = (await ctx.jsm.streams.info(ctx.names.streams.ticks.name)).state.last_seq;
+    const emittedAt = new Date().toISOString();
+    return markers.flatMap((m) => {
+      const span = clipToRelayed(m, ctx.lost);
+      if (!span) return [];
+      const own = coverageSchema.parse({
+        ...span,
+        tenant_id: ctx.names.tenantId,
+        tick_seq: tickSeq,
+        emitted_at: emittedAt,
+      });
+      return [
+        {
+          subject: ctx.names.coverageSubject,
+          msgId: coverageMessageId(own, ctx.names.idScope),
+          data: JSON.stringify(own),
+        },
+      ];
+    });
   }
 
   /** Publishes until confirmed; on stop gives up (the batch stays unacked: redelivered next start). */
