@@ -1,5 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
-import { localPort, mapPortVariables, mapServiceAddresses, type PodPorts } from './local-network.js';
+import net from 'node:net';
+import {
+  ephemeralRangeStart,
+  localPort,
+  mapPortVariables,
+  mapServiceAddresses,
+  podPort,
+  POD_PORT_WINDOW,
+  type PodPorts,
+} from './local-network.js';
 
 const ports: PodPorts = {
   byNumber: new Map([
@@ -69,5 +78,25 @@ describe('local network of the process kubelet', () => {
       OTHER_NAMESPACE: 'ws://fx-simulator.elsewhere:8765',
       NATS_URL: 'nats://127.0.0.1:4222',
     });
+  });
+
+  it('takes pod ports below the ephemeral range, each one free, and skips one a listener holds', async () => {
+    const start = await ephemeralRangeStart();
+    expect(start).toBeGreaterThan(POD_PORT_WINDOW + 1024); // Linux: 32768 by default
+    const first = await podPort();
+    expect(first).toBeLessThan(start!);
+    expect(first).toBeGreaterThanOrEqual(start! - POD_PORT_WINDOW);
+    // Hold the port that comes next: it must be passed over.
+    const held = first + 1 < start! ? first + 1 : start! - POD_PORT_WINDOW;
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(held, '127.0.0.1', resolve));
+    try {
+      const second = await podPort();
+      expect(second).not.toBe(held);
+      expect(second).not.toBe(first);
+      expect(second).toBeLessThan(start!);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 });

@@ -17,6 +17,7 @@
 //    the same address, as it would on a cluster.
 //
 // Every other variable reaches the process exactly as the operator configured it.
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import type { V1Pod, V1ServiceSpec } from '@kubernetes/client-node';
 import type { KubeClient } from '../../operator/src/kube/client.js';
@@ -39,11 +40,53 @@ interface Endpoint {
   ready: boolean;
 }
 
+/** How many ports below the kernel's ephemeral range the pods' ports are taken from. */
+export const POD_PORT_WINDOW = 2_000;
+let nextPodPort: number | undefined;
+
+/** The first port of the kernel's ephemeral range, or undefined where it cannot be read. */
+export async function ephemeralRangeStart(): Promise<number | undefined> {
+  const range = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => undefined);
+  const start = Number(range?.trim().split(/\s+/)[0]);
+  return Number.isInteger(start) && start > 0 ? start : undefined;
+}
+
+/** Whether nothing listens on `port` on any address (a pod's workload listens on 0.0.0.0). */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '0.0.0.0', () => probe.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A local port for one container port, taken from just below the kernel's ephemeral range.
+ * A port that listen(0) picks lies inside that range, and between its probe closing and the
+ * workload's own listen() any outgoing connection of the run's many processes can take it as
+ * its source port: the simulator then failed with EADDRINUSE. The kernel never hands out a
+ * port below the range that way, so only a listener can hold one, and the probe sees that.
+ * The window starts at a random offset, so two runs side by side rarely probe the same ports.
+ */
+export async function podPort(): Promise<number> {
+  const rangeStart = await ephemeralRangeStart();
+  if (rangeStart === undefined || rangeStart <= POD_PORT_WINDOW + 1024) return freePort(); // no room below it
+  const low = rangeStart - POD_PORT_WINDOW;
+  let candidate = nextPodPort ?? low + Math.floor(Math.random() * POD_PORT_WINDOW);
+  for (let tried = 0; tried < POD_PORT_WINDOW; tried++) {
+    const port: number = low + ((candidate - low) % POD_PORT_WINDOW);
+    candidate = port + 1;
+    nextPodPort = candidate;
+    if (await portIsFree(port)) return port;
+  }
+  return freePort();
+}
+
 export async function allocatePodPorts(pod: V1Pod): Promise<PodPorts> {
   const ports: PodPorts = { byNumber: new Map(), byName: new Map() };
   for (const container of pod.spec!.containers) {
     for (const port of container.ports ?? []) {
-      const local = await freePort();
+      const local = await podPort();
       ports.byNumber.set(port.containerPort, local);
       if (port.name) ports.byName.set(port.name, local);
     }
