@@ -24,7 +24,7 @@ import { oldestUnackedAgeSeconds } from './oldest-unacked.js';
 import { deleteExpiredTicks } from './retention.js';
 import type { StreamKind } from './route.js';
 import { barRow, tickRow, type BarRow, type TickRow } from './rows.js';
-import { mostHeld, StreamWorker, type Held } from './stream-worker.js';
+import { mostHeld, StreamWorker, type Held, type StreamWorkerOptions } from './stream-worker.js';
 import { barWriter, tickWriter } from './writers.js';
 import { afterCommit } from './after-commit.js';
 import { tickStoreWorker } from './clickhouse-ticks.js';
@@ -56,31 +56,8 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
     names,
   );
   const writes = config.BRIDGE_WRITE_CONCURRENCY;
-  const tickLanes = {
-    live: new Batch<Held<TickRow>>(
-      'ticks',
-      config.LIVE_BATCH_SIZE,
-      config.LIVE_BATCH_TIMEOUT,
-      undefined,
-      config.BRIDGE_DRAINED_LINGER,
-    ),
-  };
-  const barLanes = {
-    live: new Batch<Held<BarRow>>(
-      'bars_live',
-      config.LIVE_BATCH_SIZE,
-      config.LIVE_BATCH_TIMEOUT,
-      undefined,
-      config.BRIDGE_DRAINED_LINGER,
-    ),
-    historical: new Batch<Held<BarRow>>(
-      'bars_historical',
-      config.HISTORICAL_BATCH_SIZE,
-      config.HISTORICAL_BATCH_TIMEOUT,
-      undefined,
-      config.BRIDGE_DRAINED_LINGER,
-    ),
-  };
+  const tickLanes = tickLanesOf(config);
+  const barLanes = barLanesOf(config);
   const settings: Record<StreamKind, ConsumerSettings> = {
     ticks: { ackWaitMs: config.BRIDGE_ACK_WAIT, heldPerReplica: mostHeld(tickLanes, writes) },
     bars: { ackWaitMs: config.BRIDGE_ACK_WAIT, heldPerReplica: mostHeld(barLanes, writes) },
@@ -120,8 +97,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
     getConsumer: getConsumer('ticks'),
     lanes: tickLanes,
     // The row's tenant is the message's (routing verified it is the one this bridge serves).
-    toRow: (r) =>
-      r.kind === 'tick' ? tickRow(r.tick, r.tick.tenant_id ?? names.tenantId) : unexpected(r.kind),
+    toRow: tickRowOf(names.tenantId),
     writer: afterCommit(tickWriter(pool), cache && ((rows) => cache.offerTicks(rows)), log),
     health: pgHealth,
   });
@@ -131,7 +107,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
     consumerName: consumers.bars.durable,
     getConsumer: getConsumer('bars'),
     lanes: barLanes,
-    toRow: (r) => (r.kind === 'bar' ? barRow(r.bar, r.bar.tenant_id ?? names.tenantId) : unexpected(r.kind)),
+    toRow: barRowOf(names.tenantId),
     writer: afterCommit(barWriter(ch), cache && ((rows) => cache.offerBars(rows)), log),
     health: chHealth,
   });
@@ -146,8 +122,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, registry: R
         batchTimeoutMs: config.HISTORICAL_BATCH_TIMEOUT,
         ch,
         health: chHealth,
-        toRow: (r) =>
-          r.kind === 'tick' ? tickRow(r.tick, r.tick.tenant_id ?? names.tenantId) : unexpected(r.kind),
+        toRow: tickRowOf(names.tenantId),
       })
     : undefined;
   const legacy = await legacyWorkers({
@@ -281,9 +256,6 @@ async function legacyWorkers(o: {
 }): Promise<{ worker: StreamWorker<TickRow> | StreamWorker<BarRow>; consumer: WatchedConsumer }[]> {
   if (!o.names.pipelineId) return []; // under the seed's names those are this bridge's own consumers
   const seed = pipelineNames({ tenantId: o.tenantId });
-  // Small pulls: a live seed-named pipeline gets back at most this many messages if it
-  // starts publishing while the drain runs.
-  const drainBatch = Math.min(o.config.LIVE_BATCH_SIZE, DRAIN_BATCH);
   const found: { worker: StreamWorker<TickRow> | StreamWorker<BarRow>; consumer: WatchedConsumer }[] = [];
   for (const kind of ['ticks', 'bars'] as const) {
     const { stream, durable } = BRIDGE_CONSUMERS[kind];
@@ -333,41 +305,16 @@ async function legacyWorkers(o: {
         ? new StreamWorker<TickRow>({
             ...common,
             kind,
-            lanes: {
-              live: new Batch<Held<TickRow>>(
-                'ticks',
-                drainBatch,
-                o.config.LIVE_BATCH_TIMEOUT,
-                undefined,
-                o.config.BRIDGE_DRAINED_LINGER,
-              ),
-            },
-            toRow: (r) =>
-              r.kind === 'tick' ? tickRow(r.tick, r.tick.tenant_id ?? o.tenantId) : unexpected(r.kind),
+            lanes: tickLanesOf(o.config, DRAIN_BATCH),
+            toRow: tickRowOf(o.tenantId),
             writer: tickWriter(o.pool),
             health: o.pgHealth,
           })
         : new StreamWorker<BarRow>({
             ...common,
             kind,
-            lanes: {
-              live: new Batch<Held<BarRow>>(
-                'bars_live',
-                drainBatch,
-                o.config.LIVE_BATCH_TIMEOUT,
-                undefined,
-                o.config.BRIDGE_DRAINED_LINGER,
-              ),
-              historical: new Batch<Held<BarRow>>(
-                'bars_historical',
-                drainBatch,
-                o.config.HISTORICAL_BATCH_TIMEOUT,
-                undefined,
-                o.config.BRIDGE_DRAINED_LINGER,
-              ),
-            },
-            toRow: (r) =>
-              r.kind === 'bar' ? barRow(r.bar, r.bar.tenant_id ?? o.tenantId) : unexpected(r.kind),
+            lanes: barLanesOf(o.config, DRAIN_BATCH),
+            toRow: barRowOf(o.tenantId),
             writer: barWriter(o.ch),
             health: o.chHealth,
           });
@@ -376,7 +323,51 @@ async function legacyWorkers(o: {
   return found;
 }
 
+/**
+ * The drain's batches (and so its pulls) are small: a live seed-named pipeline gets back at
+ * most this many messages if it starts publishing while the drain runs.
+ */
 const DRAIN_BATCH = 100;
+
+type LaneConfig = Pick<
+  BridgeConfig,
+  | 'LIVE_BATCH_SIZE'
+  | 'LIVE_BATCH_TIMEOUT'
+  | 'HISTORICAL_BATCH_SIZE'
+  | 'HISTORICAL_BATCH_TIMEOUT'
+  | 'BRIDGE_DRAINED_LINGER'
+>;
+
+/** A lane of the configured size (at most `maxSize`), wait and drained linger. */
+function lane<R>(c: LaneConfig, name: string, size: number, waitMs: number, maxSize: number): Batch<Held<R>> {
+  return new Batch<Held<R>>(name, Math.min(size, maxSize), waitMs, undefined, c.BRIDGE_DRAINED_LINGER);
+}
+
+function tickLanesOf(c: LaneConfig, maxSize = Infinity) {
+  return { live: lane<TickRow>(c, 'ticks', c.LIVE_BATCH_SIZE, c.LIVE_BATCH_TIMEOUT, maxSize) };
+}
+
+function barLanesOf(c: LaneConfig, maxSize = Infinity) {
+  return {
+    live: lane<BarRow>(c, 'bars_live', c.LIVE_BATCH_SIZE, c.LIVE_BATCH_TIMEOUT, maxSize),
+    historical: lane<BarRow>(
+      c,
+      'bars_historical',
+      c.HISTORICAL_BATCH_SIZE,
+      c.HISTORICAL_BATCH_TIMEOUT,
+      maxSize,
+    ),
+  };
+}
+
+/** A tick's row under the tenant it carries (routing checked it is one this bridge serves), else `tenantId`. */
+function tickRowOf(tenantId: string): StreamWorkerOptions<TickRow>['toRow'] {
+  return (r) => (r.kind === 'tick' ? tickRow(r.tick, r.tick.tenant_id ?? tenantId) : unexpected(r.kind));
+}
+
+function barRowOf(tenantId: string): StreamWorkerOptions<BarRow>['toRow'] {
+  return (r) => (r.kind === 'bar' ? barRow(r.bar, r.bar.tenant_id ?? tenantId) : unexpected(r.kind));
+}
 
 interface WatchedConsumer {
   stream: string;

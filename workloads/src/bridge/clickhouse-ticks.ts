@@ -12,17 +12,16 @@
 //
 // Messages the router refuses are dead-lettered by both consumers under the same message
 // id (`dlq:<id>`), so JetStream keeps one of them when both arrive within the duplicate
-// window (NATS_DUPLICATE_WINDOW_SECONDS); the counters carry kind="tick_store" here.
-import { ClickHouseError, type ClickHouseClient } from '@clickhouse/client';
-import type { Counter } from 'prom-client';
+// window (NATS_DUPLICATE_WINDOW_SECONDS); the message counters carry kind="tick_store" here
+// (StreamWorker `metricKind`), apart from the PostgreSQL worker's kind="tick".
+import type { ClickHouseClient } from '@clickhouse/client';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { Batch } from './batch.js';
 import { ensureConsumer, type BridgeConsumers } from './consumers.js';
 import type { DatabaseHealth } from './health.js';
-import type { BridgeMetrics } from './metrics.js';
 import { clickhouseDateTime64, type TickRow } from './rows.js';
 import { mostHeld, StreamWorker, type Held, type StreamWorkerOptions } from './stream-worker.js';
-import type { BatchWriter } from './writers.js';
+import { isClickHouseDataError, type BatchWriter } from './writers.js';
 
 export const CLICKHOUSE_TICKS_DURABLE = 'bridge-ticks-clickhouse';
 
@@ -43,9 +42,6 @@ export interface ClickHouseTickRow {
   exchange: number;
   ingested_at: string;
 }
-
-// ClickHouse error codes for rows it cannot take (parse and range errors), as for bars.
-const CLICKHOUSE_DATA_ERRORS = new Set(['6', '26', '27', '38', '41', '53', '69', '70', '72', '117', '321']);
 
 /** The rows of a batch; the ticks of one batch mostly share their receipt time (one frame): converted once. */
 export function clickhouseTickRows(rows: readonly TickRow[]): ClickHouseTickRow[] {
@@ -77,40 +73,8 @@ export function clickhouseTickWriter(ch: ClickHouseClient): BatchWriter<TickRow>
       await ch.insert({ table: 'ticks', values: clickhouseTickRows(rows), format: 'JSONEachRow' });
       return undefined;
     },
-    isDataError(error) {
-      return error instanceof ClickHouseError && CLICKHOUSE_DATA_ERRORS.has(error.code);
-    },
+    isDataError: isClickHouseDataError,
   };
-}
-
-/**
- * The bridge's metrics with the per-kind counters of the store's worker labelled
- * kind="tick_store", so that they do not add to the PostgreSQL worker's kind="tick".
- */
-export function tickStoreMetrics(metrics: BridgeMetrics): BridgeMetrics {
-  return {
-    ...metrics,
-    received: relabelled(metrics.received),
-    written: relabelled(metrics.written),
-    acked: relabelled(metrics.acked),
-    deadLetters: relabelled(metrics.deadLetters),
-  };
-}
-
-function relabelled<L extends string>(counter: Counter<L>): Counter<L> {
-  const kind = { kind: 'tick_store' };
-  return new Proxy(counter, {
-    get(target, property, receiver) {
-      if (property === 'labels')
-        return (labels: Record<string, string>) => target.labels({ ...labels, ...kind } as never);
-      if (property === 'inc')
-        return (labels?: Record<string, string> | number, value?: number) =>
-          typeof labels === 'object'
-            ? target.inc({ ...labels, ...kind } as never, value)
-            : target.inc(labels);
-      return Reflect.get(target, property, receiver) as unknown;
-    },
-  });
 }
 
 export interface TickStoreWorkerOptions {
@@ -143,7 +107,7 @@ export async function tickStoreWorker(
   const { stream, durable } = consumers.ticks;
   const worker = new StreamWorker<TickRow>({
     ...o.common,
-    metrics: tickStoreMetrics(o.common.metrics),
+    metricKind: 'tick_store',
     kind: 'ticks',
     consumerName: durable,
     getConsumer: async () => {

@@ -89,6 +89,11 @@ export interface StreamWorkerOptions<R> {
   claims?: (msg: JsMsg) => boolean;
   /** Called once when `claims` refused a message and the worker stopped. */
   onLeave?: (msg: JsMsg) => void;
+  /**
+   * The `kind` label of its message counters (default "tick" or "bar", from `kind`): a second
+   * worker on the same stream (the ClickHouse tick store) counts apart from the first.
+   */
+  metricKind?: string;
 }
 
 /**
@@ -110,7 +115,8 @@ export class StreamWorker<R> {
   private readonly writeBackoff = new Backoff({ initialMs: 250, maxMs: 10_000, jitter: 0.5 });
   private readonly pullBackoff = new Backoff({ initialMs: 250, maxMs: 5_000, jitter: 0.5 });
   private consumer: Consumer | undefined;
-  private readonly messageKind: 'tick' | 'bar';
+  /** The `kind` label of the message counters. */
+  private readonly messageKind: string;
   /** The received counter bound to this kind once: resolving labels per message is not free. */
   private readonly receivedCount: { inc(): void };
   private readonly redeliveredCount: { inc(): void };
@@ -125,7 +131,7 @@ export class StreamWorker<R> {
   private dueTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: StreamWorkerOptions<R>) {
-    this.messageKind = o.kind === 'ticks' ? 'tick' : 'bar';
+    this.messageKind = o.metricKind ?? (o.kind === 'ticks' ? 'tick' : 'bar');
     this.receivedCount = o.metrics.received.labels({ kind: this.messageKind });
     this.redeliveredCount = o.metrics.redelivered.labels({ kind: this.messageKind });
     this.maxConcurrentWrites = o.maxConcurrentWrites ?? 1;

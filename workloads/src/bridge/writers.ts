@@ -142,6 +142,11 @@ export function tickWriter(pool: pg.Pool): BatchWriter<TickRow> {
 // ClickHouse error codes for rows it cannot take (parse and range errors).
 const CLICKHOUSE_DATA_ERRORS = new Set(['6', '26', '27', '38', '41', '53', '69', '70', '72', '117', '321']);
 
+/** Whether ClickHouse refused the rows themselves (a data error), not the write (unavailable). */
+export function isClickHouseDataError(error: unknown): boolean {
+  return error instanceof ClickHouseError && CLICKHOUSE_DATA_ERRORS.has(error.code);
+}
+
 export function barWriter(ch: ClickHouseClient): BatchWriter<BarRow> {
   return {
     database: 'clickhouse',
@@ -149,8 +154,6 @@ export function barWriter(ch: ClickHouseClient): BatchWriter<BarRow> {
       await ch.insert({ table: 'aggregates', values: rows, format: 'JSONEachRow' });
       return undefined;
     },
-    isDataError(error) {
-      return error instanceof ClickHouseError && CLICKHOUSE_DATA_ERRORS.has(error.code);
-    },
+    isDataError: isClickHouseDataError,
   };
 }

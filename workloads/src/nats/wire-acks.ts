@@ -14,10 +14,7 @@
 // keeps AckExplicit: one ack per message, but all of a batch's acks in one write.
 import type { JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-
-interface ProtocolWriter {
-  sendCommand(command: Uint8Array): void;
-}
+import { protocolWriter, type ProtocolWriter } from './wire-batch.js';
 
 const ACK = '+ACK';
 const WORKING = '+WPI';
@@ -56,9 +53,8 @@ export class WireAcks {
 
   /** For this connection, or undefined when its client does not offer the protocol handler (then use JsMsg.ack()). */
   static for(nc: NatsConnection | undefined): WireAcks | undefined {
-    const protocol = (nc as unknown as { protocol?: Partial<ProtocolWriter> } | undefined)?.protocol;
-    if (!nc || typeof protocol?.sendCommand !== 'function') return undefined;
-    return new WireAcks(nc, protocol as ProtocolWriter);
+    const protocol = protocolWriter(nc);
+    return nc && protocol ? new WireAcks(nc, protocol) : undefined;
   }
 }
 

@@ -23,8 +23,17 @@
 // @nats-io/jetstream/internal.
 import type { NatsConnection } from '@nats-io/transport-node';
 
-interface ProtocolWriter {
+export interface ProtocolWriter {
   sendCommand(command: Uint8Array): void;
+}
+
+/**
+ * The connection's protocol handler, the one internal this module and wire-acks.ts write
+ * through; undefined when the client does not offer it (then use the public API).
+ */
+export function protocolWriter(nc: NatsConnection | undefined): ProtocolWriter | undefined {
+  const protocol = (nc as unknown as { protocol?: Partial<ProtocolWriter> } | undefined)?.protocol;
+  return typeof protocol?.sendCommand === 'function' ? (protocol as ProtocolWriter) : undefined;
 }
 
 /** Subjects and header values a frame carries verbatim: visible ASCII, no spaces. */
@@ -71,10 +80,10 @@ export class WireBatch {
 
   /** A batch writer for this connection, or undefined when its client does not offer the protocol handler. */
   static for(nc: NatsConnection): WireBatch | undefined {
-    const protocol = (nc as unknown as { protocol?: Partial<ProtocolWriter> }).protocol;
-    if (typeof protocol?.sendCommand !== 'function') return undefined;
+    const protocol = protocolWriter(nc);
+    if (!protocol) return undefined;
     // A server without headers support (before 2.2) cannot take HPUB; publish() says so.
     if (nc.info?.headers === false) return undefined;
-    return new WireBatch(nc, protocol as ProtocolWriter);
+    return new WireBatch(nc, protocol);
   }
 }
