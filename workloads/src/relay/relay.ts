@@ -43,6 +43,7 @@ import { connectPipelineNats, type NatsHandle } from '../nats/connection.js';
 import { publishDeadLetter } from '../nats/dead-letter.js';
 import { ensureDurableConsumer, NS_PER_MS } from '../nats/durable-consumer.js';
 import { publishConfirmed, type Outgoing } from '../nats/publish.js';
+import { repliesFor, type Replies } from '../nats/wire-acks.js';
 import { ensureStreams } from '../nats/streams.js';
 import { Backoff, sleep } from '../runtime/backoff.js';
 import { reasonOf } from '../runtime/failure.js';
@@ -137,6 +138,7 @@ export async function startRelay(config: RelayConfig, log: Logger, registry: Reg
     ticksDurable: consumers.ticks,
     lost: [],
     ticksHeldFrom: () => ticks.heldFrom,
+    replies: repliesFor(nats.nc),
   };
   const ticks = new RelayLoop(ctx, 'ticks', consumers.ticks, source.streams.ticks.name, {
     filters: config.SYMBOLS.map((s) => source.tickSubject(s)),
@@ -197,6 +199,8 @@ interface LoopContext {
   lost: LostSpan[];
   /** The lowest source tick sequence the ticks loop holds unrelayed (RelayLoop.heldFrom). */
   ticksHeldFrom: () => number | undefined;
+  /** Acks and progress replies of a batch, in one write each. */
+  replies: Replies;
 }
 
 /** What one source message becomes: a message to republish, or a reason to refuse it (DLQ). */
@@ -206,31 +210,38 @@ type Translated =
   | { skip: string } // nothing of this relay's (a gap of other symbols): acked
   | { refuse: string; reason: 'schema_violation' | 'wrong_tenant' | 'invalid_json' };
 
-function parseJson(msg: JsMsg): unknown {
-  return JSON.parse(decoder.decode(msg.data));
-}
-
-/** Only the source's own tenant is relayed; anything else on its stream is refused. */
-function foreignOf(ctx: LoopContext, carried: string | undefined): Translated | undefined {
-  if (carried === ctx.source.tenantId) return undefined;
-  return {
-    reason: 'wrong_tenant',
-    refuse: `the source message is for tenant ${carried ?? '(none)'}; source ${ctx.source.pipelineId} serves tenant ${ctx.source.tenantId}`,
-  };
-}
-
-function translateTick(ctx: LoopContext, msg: JsMsg): Translated {
+/**
+ * A source message's JSON checked against its schema and the source's tenant: the data, or
+ * why it is refused. The first step of every translation.
+ */
+function parseSource<T extends { tenant_id?: string | undefined }>(
+  ctx: LoopContext,
+  msg: JsMsg,
+  parse: (payload: unknown) => { success: true; data: T } | { success: false; error: { message: string } },
+): { data: T } | Extract<Translated, { refuse: string }> {
   let payload: unknown;
   try {
-    payload = parseJson(msg);
+    payload = JSON.parse(decoder.decode(msg.data));
   } catch (error) {
     return { reason: 'invalid_json', refuse: reasonOf(error) };
   }
-  const parsed = parseTick(payload);
+  const parsed = parse(payload);
   if (!parsed.success) return { reason: 'schema_violation', refuse: parsed.error.message };
-  const tick = parsed.data;
-  const foreign = foreignOf(ctx, tick.tenant_id);
-  if (foreign) return foreign;
+  const carried = parsed.data.tenant_id;
+  // Only the source's own tenant is relayed; anything else on its stream is refused.
+  if (carried !== ctx.source.tenantId) {
+    return {
+      reason: 'wrong_tenant',
+      refuse: `the source message is for tenant ${carried ?? '(none)'}; source ${ctx.source.pipelineId} serves tenant ${ctx.source.tenantId}`,
+    };
+  }
+  return { data: parsed.data };
+}
+
+function translateTick(ctx: LoopContext, msg: JsMsg): Translated {
+  const source = parseSource(ctx, msg, parseTick);
+  if (!('data' in source)) return source;
+  const tick = source.data;
   const { names } = ctx;
   return {
     quoteMs: tick.timestamp_ms,
@@ -245,36 +256,20 @@ function translateTick(ctx: LoopContext, msg: JsMsg): Translated {
 }
 
 function translateGap(ctx: LoopContext, msg: JsMsg): Translated {
-  let payload: unknown;
-  try {
-    payload = parseJson(msg);
-  } catch (error) {
-    return { reason: 'invalid_json', refuse: reasonOf(error) };
-  }
-  const parsed = feedGapSchema.safeParse(payload);
-  if (!parsed.success) return { reason: 'schema_violation', refuse: parsed.error.message };
-  const foreign = foreignOf(ctx, parsed.data.tenant_id);
-  if (foreign) return foreign;
+  const source = parseSource(ctx, msg, (p) => feedGapSchema.safeParse(p));
+  if (!('data' in source)) return source;
   const mine = new Set(ctx.config.SYMBOLS);
-  const symbols = parsed.data.symbols.filter((s) => mine.has(s));
+  const symbols = source.data.symbols.filter((s) => mine.has(s));
   if (symbols.length === 0) return { skip: 'a gap of none of this pipeline’s symbols' };
-  return { publish: gapMessage(ctx.names, { ...parsed.data, symbols }) };
+  return { publish: gapMessage(ctx.names, { ...source.data, symbols }) };
 }
 
 function translateCoverage(ctx: LoopContext, msg: JsMsg): Translated {
-  let payload: unknown;
-  try {
-    payload = parseJson(msg);
-  } catch (error) {
-    return { reason: 'invalid_json', refuse: reasonOf(error) };
-  }
-  const parsed = coverageSchema.safeParse(payload);
-  if (!parsed.success) return { reason: 'schema_violation', refuse: parsed.error.message };
-  const foreign = foreignOf(ctx, parsed.data.tenant_id);
-  if (foreign) return foreign;
-  const symbols = relayedSymbols(parsed.data, ctx.config.SYMBOLS);
+  const source = parseSource(ctx, msg, (p) => coverageSchema.safeParse(p));
+  if (!('data' in source)) return source;
+  const symbols = relayedSymbols(source.data, ctx.config.SYMBOLS);
   if (symbols.length === 0) return { skip: 'coverage of none of this pipeline’s symbols' };
-  return { marker: { ...parsed.data, symbols } };
+  return { marker: { ...source.data, symbols } };
 }
 
 function gapMessage(names: PipelineNames, gap: Omit<FeedGap, 'tenant_id'>): Outgoing {
@@ -480,7 +475,7 @@ class RelayLoop {
     }
     // Ticks of the same millisecond as the first one held may be gone: that ms is not vouched for.
     if (this.unseenBefore && firstQuote !== undefined) lost.push({ fromMs: 0, toMs: firstQuote });
-    const keepAlive = setInterval(() => held.forEach((m) => m.working()), ctx.config.RELAY_ACK_WAIT_MS / 3);
+    const keepAlive = setInterval(() => ctx.replies.working(held), ctx.config.RELAY_ACK_WAIT_MS / 3);
     let notRelayed = 0;
     try {
       if (markers.length > 0) {
@@ -495,7 +490,7 @@ class RelayLoop {
       ctx.lost.push(...lost);
       // Acked only now: every republished copy is stored (or was already, same id).
       const refusedSet = new Set(refused.map((r) => r.msg));
-      for (const m of held) if (!refusedSet.has(m)) m.ack();
+      ctx.replies.ack(refused.length === 0 ? held : held.filter((m) => !refusedSet.has(m)));
       const kind = METRIC_KIND[this.kind];
       ctx.metrics.relayed.inc({ kind, outcome: 'published' }, result.published - result.duplicates);
       ctx.metrics.relayed.inc({ kind, outcome: 'duplicate' }, result.duplicates);
