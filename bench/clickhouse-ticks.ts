@@ -26,20 +26,7 @@ import { freshDatabases, privateNats, publishAll, Resources, type BenchNats } fr
 import { sleep } from './lib/processes.js';
 import type { BenchmarkResult, ResultRow } from './lib/report.js';
 import { alternate, median } from './lib/stats.js';
-import { DATA_START_MS, SYMBOLS, tickMessages, ticksOf } from './lib/ticks.js';
-
-const LEVEL: Record<string, number> = {
-  'EUR/USD': 1.08,
-  'GBP/USD': 1.25,
-  'USD/JPY': 151.2,
-  'XAU/USD': 2351.1,
-  'AUD/USD': 0.66,
-  'USD/CHF': 0.9,
-  'USD/CAD': 1.36,
-  'NZD/USD': 0.61,
-  'EUR/GBP': 0.86,
-  'EUR/JPY': 163.4,
-};
+import { DATA_START_MS, LEVEL, SYMBOLS, tickMessages, ticksOf } from './lib/ticks.js';
 
 /** A deterministic feed: per symbol a random walk in tenths of a pip, spreads of 1–3 pips, exponential gaps. */
 export function walkQuotes(count: number, symbols: readonly string[] = SYMBOLS): Quote[] {

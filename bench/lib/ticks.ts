@@ -22,7 +22,8 @@ export const SYMBOLS = [
   'EUR/JPY',
 ] as const;
 
-const LEVEL: Record<string, number> = {
+/** A plausible price level per symbol, where the generated quotes start. */
+export const LEVEL: Record<string, number> = {
   'EUR/USD': 1.08,
   'GBP/USD': 1.25,
   'USD/JPY': 151.2,

@@ -7,7 +7,7 @@
 // the value as JSON. A tenant id cannot contain ':' (contracts/subjects.ts), so one tenant's
 // keys never collide with another's. Every write sets the TTL again (CACHE_TTL_SECONDS).
 //
-// Ranks are fixed-width decimal strings, compared as strings by the server (cache/script.ts),
+// Ranks are fixed-width decimal strings, compared as strings by the server (cache/client.ts STORE_IF_NEWER_LUA),
 // so that a 64-bit bar version is compared exactly (a Lua number is a double):
 //   tick: timestamp_ms (20 digits): a later quote wins; the first of equal timestamps stays.
 //   bar:  bar start (20 digits) ':' version (20 digits): a later bar wins; for the same bar
@@ -39,18 +39,8 @@ export function barRank(row: Pick<BarRow, 'timestamp_ms' | 'version'>): string {
   return `${fixed(row.timestamp_ms)}:${fixed(row.version)}`;
 }
 
-/** The cached tick: what a consumer of "the latest quote" needs. */
-export interface CachedTick {
-  tenant_id: string;
-  symbol: string;
-  bid: number;
-  ask: number;
-  mid: number;
-  spread: number;
-  timestamp_ms: number;
-  exchange: number;
-  ingested_at: string;
-}
+/** The cached tick: the stored row without its source (what a consumer of "the latest quote" needs). */
+export type CachedTick = Omit<TickRow, 'source'>;
 
 /** The cached bar (times as epoch ms; version as a decimal string, a UInt64). */
 export interface CachedBar {
@@ -74,17 +64,8 @@ export interface CachedBar {
 }
 
 export function cachedTick(r: TickRow): CachedTick {
-  return {
-    tenant_id: r.tenant_id,
-    symbol: r.symbol,
-    bid: r.bid,
-    ask: r.ask,
-    mid: r.mid,
-    spread: r.spread,
-    timestamp_ms: r.timestamp_ms,
-    exchange: r.exchange,
-    ingested_at: r.ingested_at,
-  };
+  const { source: _source, ...tick } = r;
+  return tick;
 }
 
 export function cachedBar(r: BarRow): CachedBar {
